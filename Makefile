@@ -1,0 +1,34 @@
+# The README's two commands.  `make demo` installs and runs the main job on the
+# bundled sample sources; `make test` installs and runs the whole test suite.
+PYTHON ?= python3
+PIP = $(PYTHON) -m pip
+# torch first, pinned: it is the CPU build that lies on this machine's disk.
+# Anything that pulls torch before it would download a multi-GB CUDA build.
+TORCH = torch==2.13.0
+
+.PHONY: install install-dev system-deps demo test lint
+
+install:
+	$(PIP) install -q $(TORCH)
+	$(PIP) install -q -e ".[all]"
+
+install-dev:
+	$(PIP) install -q $(TORCH)
+	$(PIP) install -q -e ".[all,dev]"
+
+# Headless Chromium for the leaderboard page test (Debian package).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not installed: the HTML leaderboard test will be skipped"; fi; }
+
+demo: install
+	ecinstruct demo --out demo_out
+
+test: install-dev system-deps
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m pytest -q
+
+lint:
+	$(PYTHON) -m ruff check .
