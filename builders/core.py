@@ -8,17 +8,39 @@ it gives each record an id and a seen instruction drawn uniformly at random
 (seeded), points its ``few_shot_id`` at a training record (test item *i* uses
 training item *i*, as the released data does), and adds the unseen-instruction
 copies of the test sets (``test_unseen``, ``test_ood_unseen``).
+
+The rest is what task modules build on:
+
+- :class:`BuildConfig` (seed, sizes, categories and options per task, JSON
+  config files) and :class:`TaskReport` (rows read, rows dropped and why);
+- :func:`find_source` / :func:`open_text` / :func:`iter_json_lines`: locate a
+  raw file (compressed or not, any depth) with one clear error naming the
+  expected path, and stream it, counting malformed lines instead of failing;
+- seeded, order-independent sampling: :func:`stable_hash`,
+  :func:`assign_split` (8:1:1 by content, so duplicates never straddle
+  splits), :class:`BottomK` (a bounded uniform sample of a stream, the reason
+  memory stays flat), :func:`interleave` (IND categories combined 1:1:1);
+- quality control of Section 3.3: :func:`remove_overlap` (evaluation samples
+  seen in training), :func:`clean_text`, :func:`clean_title`.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import hashlib
+import heapq
+import io
 import json
+import lzma
 import os
 import random
+import resource
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 #: Field order of a canonical record.  Every task writes every field.
 RECORD_FIELDS = (
@@ -140,6 +162,7 @@ def write_jsonl_atomic(path: Path, records: Iterable[Mapping]) -> int:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     n = 0
     try:
+        _chmod_default(tmp)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             for r in records:
                 f.write(dumps_record(r))
@@ -152,6 +175,13 @@ def write_jsonl_atomic(path: Path, records: Iterable[Mapping]) -> int:
     return n
 
 
+def _chmod_default(path: str) -> None:
+    """Give a ``mkstemp`` file (created 0600) the permissions a plain ``open`` would."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def read_jsonl(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
@@ -159,6 +189,9 @@ def read_jsonl(path: Path) -> list[dict]:
 
 #: Table A3 sizes: train / validation / test / test_ood.  PM keeps everything.
 PAPER_SIZES = {"train": 10_000, "validation": 1_000, "test": 1_000, "test_ood": 1_000}
+
+#: The paper's 8:1:1 split of raw data into train / validation / test (Appendix A, Data Split).
+SPLIT_RATIOS = (("train", 0.8), ("validation", 0.1), ("test", 0.1))
 
 
 @dataclass
@@ -168,8 +201,18 @@ class BuildConfig:
     ``categories`` maps a task code to ``{"ind": [...], "ood": [...]}`` source
     category names (file-name spelling, e.g. ``"Electronics"``); tasks fall
     back to the paper's categories when a task is absent.  ``sizes`` is
-    ``"paper"`` (Table A3) or an int cap applied to every split (train is
-    multiplied by 10, as in the paper's 10:1:1).
+    ``"paper"`` (Table A3), ``"all"`` (keep everything) or an int cap applied
+    to every split (train is multiplied by 10, as in the paper's 10:1:1).
+    ``options`` holds task-specific knobs, ``{"SA": {"max_reviews_per_category":
+    200000}}``; a task reads them with :meth:`option`.
+
+    Examples
+    --------
+    >>> cfg = BuildConfig(sources=Path("src"), out=Path("out"), sizes=50)
+    >>> cfg.size("train"), cfg.size("test_ood")
+    (500, 50)
+    >>> cfg.categories_for("SA", ind=["Electronics"], ood=["Tools"])
+    (['Electronics'], ['Tools'])
     """
 
     sources: Path
@@ -177,18 +220,85 @@ class BuildConfig:
     seed: int = 1
     sizes: str | int = "paper"
     categories: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.sources = Path(self.sources)
+        self.out = Path(self.out)
+        if isinstance(self.sizes, str) and self.sizes not in ("paper", "all"):
+            try:
+                self.sizes = int(self.sizes)
+            except ValueError:
+                raise ValueError(f"sizes must be 'paper', 'all' or an integer, got {self.sizes!r}") from None
+        if isinstance(self.sizes, int) and self.sizes < 1:
+            raise ValueError(f"sizes must be a positive integer, got {self.sizes}")
 
     def size(self, split: str) -> int | None:
         """Target size of ``split`` (``None``: keep everything)."""
         if self.sizes == "paper":
             return PAPER_SIZES[split]
+        if self.sizes == "all":
+            return None
         n = int(self.sizes)
         return n * 10 if split == "train" else n
+
+    def categories_for(self, task: str, *, ind: Sequence[str], ood: Sequence[str]) -> tuple[list[str], list[str]]:
+        """IND and OOD categories of ``task``: the configured ones, else the given defaults."""
+        conf = self.categories.get(task.upper(), {})
+        return list(conf.get("ind", ind)), list(conf.get("ood", ood))
+
+    def option(self, task: str, name: str, default: Any = None) -> Any:
+        """A task-specific option (``options[TASK][name]``), else ``default``."""
+        return self.options.get(task.upper(), {}).get(name, default)
+
+    def task_fingerprint(self, task: str) -> dict:
+        """What decides a task's output besides the source files (for resume)."""
+        task = task.upper()
+        return {
+            "task": task,
+            "seed": self.seed,
+            "sizes": self.sizes,
+            "categories": self.categories.get(task, {}),
+            "options": self.options.get(task, {}),
+        }
+
+    @classmethod
+    def from_file(cls, path: Path, **overrides: Any) -> BuildConfig:
+        """Read a JSON build config (``seed``, ``sizes``, ``categories``, ``options``).
+
+        ``sources``/``out`` in the file are resolved against the file's folder;
+        ``overrides`` that are not ``None`` win over the file.
+        """
+        path = Path(path)
+        try:
+            conf = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: not valid JSON ({e})") from None
+        known = {"seed", "sizes", "categories", "options", "sources", "out", "description"}
+        unknown = set(conf) - known
+        if unknown:
+            raise ValueError(f"{path}: unknown key(s) {sorted(unknown)}; expected {sorted(known)}")
+        conf.pop("description", None)
+        for key in ("sources", "out"):
+            if key in conf:
+                conf[key] = (path.parent / conf[key]).resolve()
+        conf["categories"] = {k.upper(): v for k, v in conf.get("categories", {}).items()}
+        conf["options"] = {k.upper(): v for k, v in conf.get("options", {}).items()}
+        conf.update({k: v for k, v in overrides.items() if v is not None})
+        missing = {"sources", "out"} - set(conf)
+        if missing:
+            raise ValueError(f"{path}: no {' or '.join(sorted(missing))} given (in the file or on the command line)")
+        return cls(**conf)
 
 
 @dataclass
 class TaskReport:
-    """What one task's build did: filled by the task module, written to build_report.json."""
+    """What one task's build did: filled by the task module, written to build_report.json.
+
+    ``rows_read`` counts input rows per source file, ``dropped`` counts rows
+    left out per reason (malformed lines included), ``labels`` holds the label
+    distribution per split (the pipeline fills it from the built records).
+    """
 
     task: str
     rows_read: dict[str, int] = field(default_factory=dict)
@@ -196,9 +306,404 @@ class TaskReport:
     labels: dict[str, dict[str, int]] = field(default_factory=dict)
     splits: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    peak_rss_mb: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def read(self, source: str, n: int = 1) -> None:
         self.rows_read[source] = self.rows_read.get(source, 0) + n
 
     def drop(self, reason: str, n: int = 1) -> None:
         self.dropped[reason] = self.dropped.get(reason, 0) + n
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["rows_read"] = dict(sorted(self.rows_read.items()))
+        d["dropped"] = dict(sorted(self.dropped.items()))
+        d["elapsed_s"] = round(self.elapsed_s, 3)
+        d["peak_rss_mb"] = round(self.peak_rss_mb, 1)
+        return d
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class MissingSourceError(FileNotFoundError):
+    """A raw source file a task needs is not in the sources folder."""
+
+
+def _name_variants(name: str) -> list[str]:
+    base = name
+    for suffix in (".gz", ".bz2", ".xz"):
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+    return [base, base + ".gz", base + ".bz2", base + ".xz"]
+
+
+def find_source(
+    sources: Path, source: str, names: Sequence[str], *, task: str = "", required: bool = True
+) -> Path | None:
+    """Locate a raw file of ``source`` under ``sources/<source>/`` (any depth, compressed or not).
+
+    ``names`` are alternatives in order of preference; the first that exists
+    wins.  When none exists and ``required``, raise :class:`MissingSourceError`
+    naming the expected path and where to download it; else return ``None``.
+
+    Examples
+    --------
+    >>> find_source(Path("/nonexistent"), "amazon_review_2018", ["meta_Tools.json.gz"], required=False) is None
+    True
+    """
+    root = Path(sources) / source
+    if root.is_dir():
+        for name in names:
+            for variant in _name_variants(name):
+                direct = root / variant
+                if direct.is_file():
+                    return direct
+                hits = sorted(p for p in root.rglob(variant) if p.is_file())
+                if hits:
+                    return hits[0]
+    if not required:
+        return None
+    from builders.sources import download_hint
+
+    who = f"{task} needs " if task else "missing "
+    alts = "" if len(names) == 1 else " (or " + ", ".join(names[1:]) + ")"
+    raise MissingSourceError(
+        f"{who}{source} file {names[0]}{alts}: expected at {root / names[0]}. "
+        + download_hint(source, names[0])
+    )
+
+
+def open_text(path: Path, *, encoding: str = "utf-8", errors: str = "replace", newline: str | None = None):
+    """Open a text file that may be gzip/bz2/xz compressed (chosen by suffix) for streaming."""
+    path = Path(path)
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix)
+    if opener is None:
+        return open(path, encoding=encoding, errors=errors, newline=newline)
+    return io.TextIOWrapper(opener(path, "rb"), encoding=encoding, errors=errors, newline=newline)
+
+
+def open_binary(path: Path):
+    """Open a file that may be gzip/bz2/xz compressed (chosen by suffix) for binary streaming."""
+    path = Path(path)
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix, open)
+    return opener(path, "rb")
+
+
+def iter_json_lines(
+    path: Path, report: TaskReport | None = None, *, label: str | None = None, limit: int | None = None,
+    parse: Callable[[str], Any] = json.loads,
+) -> Iterator[tuple[int, Any]]:
+    """Stream ``(line_number, parsed)`` from a JSON-lines file, skipping and counting bad lines.
+
+    Blank lines are ignored; lines that are not valid UTF-8 are counted in
+    ``report.dropped["<label>: bad encoding"]`` and lines that fail ``parse``
+    in ``report.dropped["<label>: malformed line"]``.  ``limit`` stops after
+    that many parsed rows.
+    """
+    from builders import progress
+
+    label = label or Path(path).name
+    n = bad = undecodable = 0
+    tracker = progress.track(label, total=_file_size(path))
+    try:
+        with open_binary(path) as f:
+            for lineno, raw in enumerate(f, 1):
+                if not lineno & progress.EVERY:
+                    tracker.update(n, progress.raw_position(f))
+                if raw.isspace() or not raw:
+                    continue
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    undecodable += 1
+                    continue
+                try:
+                    obj = parse(line)
+                except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+                    bad += 1
+                    continue
+                n += 1
+                yield lineno, obj
+                if limit is not None and n >= limit:
+                    return
+    finally:
+        tracker.close(n)
+        # Counted once at the end (also when the consumer stops early): cheaper than per line.
+        if report is not None:
+            if n:
+                report.read(label, n)
+            if bad:
+                report.drop(f"{label}: malformed line", bad)
+            if undecodable:
+                report.drop(f"{label}: bad encoding", undecodable)
+
+
+def _file_size(path: Path) -> int | None:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return None
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def stable_hash(*parts: Any) -> int:
+    """A 64-bit hash of ``parts`` that is the same in every process and on every machine.
+
+    Python's ``hash`` of strings is salted per process, so it cannot decide
+    splits or samples.
+
+    >>> stable_hash(1, "SA", "x") == stable_hash(1, "SA", "x")
+    True
+    """
+    data = "\x1f".join(str(p) for p in parts).encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+
+
+def unit_hash(*parts: Any) -> float:
+    """:func:`stable_hash` mapped to [0, 1)."""
+    return stable_hash(*parts) / 2.0**64
+
+
+def assign_split(*parts: Any, ratios: Sequence[tuple[str, float]] = SPLIT_RATIOS) -> str:
+    """The split of an item keyed by ``parts``, drawn by hash with the given ratios (8:1:1).
+
+    Keying by content (e.g. a review's text) sends identical items to the same
+    split, so no train/test overlap can arise from duplicates.
+
+    >>> assign_split(1, "SA", "great product") in ("train", "validation", "test")
+    True
+    """
+    u = unit_hash("split", *parts)
+    acc = 0.0
+    for name, r in ratios:
+        acc += r
+        if u < acc:
+            return name
+    return ratios[-1][0]
+
+
+class BottomK:
+    """Keep the ``k`` items with the smallest hash keys seen in a stream (``k=None``: keep all).
+
+    This is a uniform random sample of the distinct keys that does not depend
+    on the order of the stream and holds at most ``k`` items, whatever the
+    input size.  An item whose key is already held is ignored (deduplication).
+
+    >>> b = BottomK(2)
+    >>> for word in ["a", "b", "c", "a"]:
+    ...     _ = b.offer(stable_hash("demo", word), word)
+    >>> len(b), sorted(b.items()) == sorted(set(b.items()))
+    (2, True)
+    """
+
+    def __init__(self, k: int | None):
+        self.k = k
+        self._heap: list[tuple[int, int]] = []  # (-key, tiebreak) for a max-heap
+        self._items: dict[int, Any] = {}
+        self.offered = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def would_keep(self, key: int) -> bool:
+        """Whether an item with ``key`` would enter now (cheap pre-check before building it)."""
+        if key in self._items:
+            return False
+        return self.k is None or len(self._items) < self.k or key < -self._heap[0][0]
+
+    def offer(self, key: int, item: Any) -> bool:
+        """Offer ``item`` under ``key``; return whether it is held now."""
+        self.offered += 1
+        if not self.would_keep(key):
+            return False
+        self._items[key] = item
+        if self.k is None:
+            return True
+        heapq.heappush(self._heap, (-key, key))
+        if len(self._items) > self.k:
+            _, evicted = heapq.heappop(self._heap)
+            del self._items[evicted]
+        return True
+
+    def get(self, key: int, default: Any = None) -> Any:
+        return self._items.get(key, default)
+
+    def items(self) -> list[Any]:
+        """Held items in key order (a deterministic random order)."""
+        return [self._items[k] for k in sorted(self._items)]
+
+
+def interleave(groups: Sequence[Sequence[Any]], n: int | None) -> list[Any]:
+    """Combine per-category lists 1:1:... by round robin, up to ``n`` items.
+
+    When a category runs out, the others fill the remainder, so the result has
+    ``min(n, total)`` items.
+
+    >>> interleave([[1, 2, 3], ["a"], ["x", "y"]], 5)
+    [1, 'a', 'x', 2, 'y']
+    """
+    out: list[Any] = []
+    its = [iter(g) for g in groups]
+    while its and (n is None or len(out) < n):
+        alive = []
+        for it in its:
+            if n is not None and len(out) >= n:
+                break
+            try:
+                out.append(next(it))
+                alive.append(it)
+            except StopIteration:
+                pass
+        else:
+            its = alive
+            continue
+        break
+    return out
+
+
+def overlap_key(ex: Example) -> str:
+    """What makes two examples the same sample: input and options, whitespace and case folded."""
+    text = " ".join(ex.input.split()).lower() + "\x1e" + "\x1f".join(" ".join(o.split()).lower() for o in ex.options)
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def remove_overlap(splits: Mapping[str, list[Example]], report: TaskReport | None = None) -> dict[str, list[Example]]:
+    """Quality control (1) of Section 3.3: drop evaluation examples that also occur in training.
+
+    An example of ``validation``/``test``/``test_ood`` whose input and
+    options equal a training example's is removed (counted in the report);
+    duplicates inside one split are removed too.
+    """
+    out: dict[str, list[Example]] = {}
+    train_keys: set[str] = set()
+    for split in BASE_SPLITS:
+        if split not in splits:
+            continue
+        seen: set[str] = set()
+        kept = []
+        for ex in splits[split]:
+            key = overlap_key(ex)
+            if key in seen:
+                if report is not None:
+                    report.drop(f"duplicate within {split}")
+                continue
+            if split != "train" and key in train_keys:
+                if report is not None:
+                    report.drop(f"{split} overlaps train")
+                continue
+            seen.add(key)
+            kept.append(ex)
+        if split == "train":
+            train_keys = seen
+        out[split] = kept
+    return out
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB.
+
+    Linux: ``VmHWM`` of ``/proc/self/status``.  ``getrusage``'s ``ru_maxrss``
+    (the fallback) survives ``exec``, so a process started by a big parent
+    would report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError, IndexError):
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024.0  # Linux and BSD report KiB (macOS bytes: only the fallback)
+
+
+def reset_peak_rss() -> bool:
+    """Restart the peak-memory count (Linux ``/proc/self/clear_refs``), so each task reports its own peak.
+
+    Returns ``False`` where that is not possible; :func:`peak_rss_mb` is then the process's peak so far.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def label_counts(records: Iterable[Mapping]) -> dict[str, int]:
+    """Distribution of ``output`` over records (AVE: positives vs. negatives by gold values)."""
+    counts: dict[str, int] = {}
+    for r in records:
+        if r.get("attributes"):
+            key = "positive" if any(a.get("value") != "None" for a in r["attributes"]) else "negative"
+        else:
+            key = r["output"] if len(r["output"]) <= 40 else "<text>"
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+
+def clean_text(text: str) -> str:
+    """Quality control (3) of Section 3.3: HTML removed, folded to ASCII, whitespace normalised.
+
+    >>> clean_text("Caf&eacute; <b>table</b>  \u2013 oak")
+    'Cafe table - oak'
+    """
+    from builders.text import clean_html, normalise_ws, to_ascii
+
+    return normalise_ws(to_ascii(clean_html(text)))
+
+
+def ensure_period(text: str) -> str:
+    """``text`` ending in a full stop, unless it already ends in punctuation."""
+    return text if not text or text[-1] in ".!?" else text + "."
+
+
+def shuffled(items: list, seed: int, task: str, purpose: str) -> list:
+    """``items`` shuffled in place by the seeded stream (seed, task, purpose); returned for chaining."""
+    task_rng(seed, task, purpose).shuffle(items)
+    return items
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write ``obj`` as indented, key-sorted JSON via a temporary file and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        _chmod_default(tmp)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            json.dump(obj, f, indent=2, sort_keys=True, ensure_ascii=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def clean_title(raw: Any) -> str:
+    """A product title after quality control, or ``""`` when it is unusable.
+
+    Some metadata titles are page-scraping debris (an unclosed ``<span ...``
+    tag, JavaScript with ``getTime``); such titles count as missing.
+
+    >>> clean_title('<span class="a-size-medium a-color-secondary"')
+    ''
+    >>> clean_title(" Amazon.com $50 Gift Cards &amp; more ")
+    'Amazon.com $50 Gift Cards & more'
+    """
+    if not isinstance(raw, str) or "getTime" in raw:
+        return ""
+    text = clean_text(raw)
+    if "<" in text or ">" in text or "{" in text:
+        return ""
+    return text

@@ -1,0 +1,245 @@
+"""Training and generation throughput: our settings beside the released eCeLLM recipe's.
+
+Random weights from a model config (no download): ``--config mistral-7b`` is
+Mistral-7B-Instruct-v0.2's shape (use it on a GPU), ``--config small`` a
+4-layer model of the same family for CPUs.  Examples are synthetic token
+sequences whose lengths follow ECInstruct's shape (prompts of a few hundred
+tokens, mostly one-letter answers, some long ones), drawn with a fixed seed.
+
+Settings compared, in one run and on the same examples:
+
+* training, released recipe: micro-batch 1, examples in random order,
+  padding to a multiple of 8, no gradient checkpointing;
+* training, ours: ``ecinstruct train``'s defaults (micro-batch 8, packed
+  with flash-attention or length-grouped otherwise, gradient checkpointing),
+  and the same without gradient checkpointing;
+* generation, released recipe: batches of 2 in file order, LoRA unmerged;
+* generation, ours: ``ecinstruct predict``'s (length-sorted batches, LoRA
+  merged).
+
+Both sides use the same LoRA (r=16 on all projections and the LM head) and
+the same dtype (bf16 on GPUs that support it).  Throughput is real
+(non-padding) tokens per second: the median over the timed optimizer steps
+(training) or over repeated passes over all prompts (generation, after a
+warm-up batch), and the ratio ours / released.
+
+Example::
+
+    python benchmarks/bench_train.py --config small           # CPU
+    python benchmarks/bench_train.py --config mistral-7b      # one GPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+CONFIGS = {
+    # Mistral-7B-Instruct-v0.2's architecture.
+    "mistral-7b": dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
+                       num_key_value_heads=8, vocab_size=32000, max_position_embeddings=32768),
+    "small": dict(hidden_size=256, intermediate_size=688, num_hidden_layers=4, num_attention_heads=4,
+                  num_key_value_heads=2, vocab_size=32000, max_position_embeddings=4096),
+    "tiny": dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=2, vocab_size=1000, max_position_embeddings=2048),
+}
+PAD, EOS, BOS = 0, 2, 1
+TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "lm_head"]
+
+
+def synthetic_examples(n: int, *, vocab: int, prompt_median: int, seed: int = 0) -> list[dict]:
+    """Encoded examples (``input_ids``, ``labels``) with ECInstruct-like lengths."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        p_len = int(min(4 * prompt_median, max(prompt_median // 4, rng.lognormvariate(0, 0.5) * prompt_median)))
+        r_len = 2 if rng.random() < 0.7 else rng.randint(8, 64)  # letters/yes-no vs AVE/AG answers
+        prompt = [BOS] + [rng.randrange(3, vocab) for _ in range(p_len - 1)]
+        resp = [rng.randrange(3, vocab) for _ in range(r_len - 1)] + [EOS]
+        out.append({"input_ids": prompt + resp, "labels": [-100] * len(prompt) + resp, "prompt": prompt})
+    return out
+
+
+def build_model(name: str, dtype, device, attn: str):
+    import torch
+    from transformers import MistralConfig, MistralForCausalLM
+
+    cfg = MistralConfig(**CONFIGS[name], bos_token_id=BOS, eos_token_id=EOS, pad_token_id=PAD,
+                        tie_word_embeddings=False)
+    cfg._attn_implementation = attn
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = MistralForCausalLM(cfg).to(dtype)
+    model.config.use_cache = False
+    return model
+
+
+def with_lora(model):
+    from peft import LoraConfig, get_peft_model
+
+    return get_peft_model(model, LoraConfig(r=16, lora_alpha=16, lora_dropout=0.1, target_modules=TARGETS))
+
+
+def _tokenizer():
+    from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"<pad>": PAD, "<s>": BOS, "</s>": EOS}
+    tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel(vocab, "<pad>")))
+    tok.pad_token, tok.bos_token, tok.eos_token = "<pad>", "<s>", "</s>"
+    return tok
+
+
+def micro_batches(examples, *, micro: int, grouped: bool, seed: int):
+    """Example indices per micro-batch: the Trainer's length-grouped sampler, or random order."""
+    import torch
+
+    if grouped:
+        from transformers.trainer_pt_utils import LengthGroupedSampler
+
+        g = torch.Generator().manual_seed(seed)
+        order = list(LengthGroupedSampler(micro, lengths=[len(e["input_ids"]) for e in examples], generator=g))
+    else:
+        order = list(range(len(examples)))
+        random.Random(seed).shuffle(order)
+    return [order[i : i + micro] for i in range(0, len(order), micro)]
+
+
+def time_training(model, examples, *, micro, effective, packed, grouped, checkpointing, steps, warmup, device, amp):
+    """Median real tokens/s over ``steps`` optimizer steps (after ``warmup``)."""
+    import torch
+
+    from ecellm.data import Collator
+
+    tok = _tokenizer()
+    collate = Collator(tok, arch="causal", packed=packed, pad_to_multiple_of=8 if device != "cpu" else None)
+    if checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    else:
+        model.gradient_checkpointing_disable()
+    model.train()
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    batches = micro_batches(examples, micro=micro, grouped=grouped, seed=0)
+    per_step = effective // micro
+    rates = []
+    for step in range(warmup + steps):
+        chunk = batches[step * per_step : (step + 1) * per_step]
+        if len(chunk) < per_step:
+            raise ValueError("not enough examples for the requested steps; raise --examples")
+        if device == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        tokens = 0
+        for idx in chunk:
+            feats = [examples[i] for i in idx]
+            tokens += sum(len(f["input_ids"]) for f in feats)
+            batch = {k: v.to(device) for k, v in collate(feats).items()}
+            with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=amp):
+                loss = model(**batch, use_cache=False).loss / per_step
+            loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        if step >= warmup:
+            rates.append(tokens / (time.perf_counter() - t0))
+    return statistics.median(rates)
+
+
+def time_generation(model, prompts, *, batch, sort, max_new, device, repeats):
+    """Median generated tokens/s over ``repeats`` passes over all prompts (each makes ``max_new`` tokens)."""
+    import torch
+
+    from ecellm.predictor import generate_token_ids
+
+    model.eval()
+    model.config.use_cache = True
+    run = dict(arch="causal", pad_token_id=PAD, eos_token_id=EOS, batch_size=batch, max_new_tokens=max_new,
+               min_new_tokens=max_new, sort_by_length=sort, progress=False)
+    generate_token_ids(model, prompts[:batch], **run)  # warm-up
+    rates = []
+    for _ in range(repeats):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        out = generate_token_ids(model, prompts, **run)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        rates.append(sum(len(o) for o in out) / (time.perf_counter() - t0))
+    return statistics.median(rates)
+
+
+def main(argv=None) -> int:
+    import torch
+
+    from ecellm.modeling import attention_implementation
+
+    on_gpu = torch.cuda.is_available()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--config", choices=sorted(CONFIGS), default="mistral-7b" if on_gpu else "small")
+    ap.add_argument("--micro-batch", type=int, default=8, help="our micro-batch (ecinstruct train's default)")
+    ap.add_argument("--effective-batch", type=int, default=32 if on_gpu else 16,
+                    help="examples per optimizer step in this benchmark (the recipe's 128 takes long)")
+    ap.add_argument("--steps", type=int, default=3, help="timed optimizer steps per setting")
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--prompt-median", type=int, default=300 if on_gpu else 96, help="median prompt tokens")
+    ap.add_argument("--predict-batch", type=int, default=32 if on_gpu else 8, help="our prediction batch")
+    ap.add_argument("--predict-examples", type=int, default=128 if on_gpu else 16)
+    ap.add_argument("--max-new-tokens", type=int, default=32 if on_gpu else 8)
+    ap.add_argument("--repeats", type=int, default=3, help="timed prediction passes per setting")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = ap.parse_args(argv)
+
+    device = "cuda" if on_gpu else "cpu"
+    bf16 = on_gpu and torch.cuda.is_bf16_supported()
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    attn = attention_implementation()
+    n_train = (args.warmup + args.steps) * args.effective_batch
+    examples = synthetic_examples(n_train, vocab=CONFIGS[args.config]["vocab_size"], prompt_median=args.prompt_median)
+    packed = attn == "flash_attention_2"
+
+    model = with_lora(build_model(args.config, dtype, device, attn))
+    common = dict(effective=args.effective_batch, steps=args.steps, warmup=args.warmup, device=device, amp=bf16)
+    train = {
+        "released (micro-batch 1, random order, no checkpointing)": time_training(
+            model, examples, micro=1, packed=False, grouped=False, checkpointing=False, **common),
+        f"ours (micro-batch {args.micro_batch}, {'packed' if packed else 'length-grouped'}, checkpointing)":
+            time_training(model, examples, micro=args.micro_batch, packed=packed, grouped=True,
+                          checkpointing=True, **common),
+        f"ours without checkpointing (micro-batch {args.micro_batch})": time_training(
+            model, examples, micro=args.micro_batch, packed=packed, grouped=True, checkpointing=False, **common),
+    }
+    prompts = [e["prompt"] for e in synthetic_examples(
+        args.predict_examples, vocab=CONFIGS[args.config]["vocab_size"], prompt_median=args.prompt_median, seed=1)]
+    gen = {"released (batch 2, file order, LoRA unmerged)": time_generation(
+        model, prompts, batch=2, sort=False, max_new=args.max_new_tokens, device=device, repeats=args.repeats)}
+    merged = model.merge_and_unload()
+    gen[f"ours (batch {args.predict_batch}, length-sorted, LoRA merged)"] = time_generation(
+        merged, prompts, batch=args.predict_batch, sort=True, max_new=args.max_new_tokens, device=device,
+        repeats=args.repeats)
+
+    where = torch.cuda.get_device_name(0) if on_gpu else f"CPU ({torch.get_num_threads()} threads)"
+    print(f"device: {where}; config: {args.config}; dtype: {dtype}; attention: {attn}")
+    report = {"device": where, "config": args.config, "dtype": str(dtype), "train_tokens_per_s": {},
+              "generate_tokens_per_s": {}}
+    for title, table, key in (("training tokens/s", train, "train_tokens_per_s"),
+                              ("generation tokens/s", gen, "generate_tokens_per_s")):
+        base = next(iter(table.values()))
+        print(f"\n{title} (median)")
+        for name, rate in table.items():
+            print(f"  {rate:12.1f}  x{rate / base:5.2f}  {name}")
+            report[key][name] = {"tokens_per_s": round(rate, 2), "ratio_vs_released": round(rate / base, 3)}
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""Run task builders, write ``BUILD/<TASK>/<split>.jsonl`` and ``BUILD/build_report.json``.
+
+For every requested task the pipeline
+
+1. checks that the task's source files exist (one error listing every
+   missing file with its expected path and download location);
+2. skips the task when ``BUILD/<TASK>/.done.json`` records a build with the
+   same fingerprint (config, source files' sizes and times, builder code), so
+   an interrupted or repeated build resumes where it stopped;
+3. otherwise calls ``builders.tasks.<task>.build(cfg, report)``, removes
+   evaluation samples that also occur in training (Section 3.3 (1)), attaches
+   instructions, ids and one-shot ids (:func:`builders.core.finalize`), writes
+   each split atomically, and finally the done-marker.
+
+Examples
+--------
+>>> from builders.core import BuildConfig
+>>> from builders.pipeline import build
+>>> report = build(BuildConfig(sources="samples/sources", out="/tmp/ecb"), ["SA"])  # doctest: +SKIP
+>>> report["tasks"]["SA"]["splits"]["train"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from builders import progress
+from builders.core import (
+    BuildConfig,
+    MissingSourceError,
+    TaskReport,
+    finalize,
+    find_source,
+    label_counts,
+    peak_rss_mb,
+    read_jsonl,
+    remove_overlap,
+    reset_peak_rss,
+    write_json_atomic,
+    write_jsonl_atomic,
+)
+
+#: Build order: the paper's task order.
+ALL_TASKS = ("AVE", "PRP", "PM", "SA", "SR", "MPC", "PSI", "QPR", "AP", "AG")
+MARKER = ".done.json"
+REPORT = "build_report.json"
+_HERE = Path(__file__).resolve().parent
+
+
+def parse_tasks(tasks: str | Sequence[str] | None) -> list[str]:
+    """Task codes in build order; ``None``/``"all"`` means all ten.  Unknown codes raise ``KeyError``.
+
+    >>> parse_tasks("sr,PM")
+    ['PM', 'SR']
+    """
+    if tasks is None or tasks == "all":
+        return list(ALL_TASKS)
+    if isinstance(tasks, str):
+        tasks = [t for t in tasks.replace(" ", ",").split(",") if t]
+    from ecinstruct_eval.tasks import get_task
+
+    codes = {get_task(t).code for t in tasks}
+    return [t for t in ALL_TASKS if t in codes]
+
+
+def task_module(task: str):
+    """The builder module of ``task`` (``builders.tasks.<code lower>``)."""
+    try:
+        return importlib.import_module(f"builders.tasks.{task.lower()}")
+    except ModuleNotFoundError as e:
+        if e.name == f"builders.tasks.{task.lower()}":
+            raise NotImplementedError(f"{task}: no builder module builders/tasks/{task.lower()}.py") from None
+        raise
+
+
+def check_sources(tasks: Sequence[str], cfg: BuildConfig) -> None:
+    """Raise one :class:`MissingSourceError` naming every required file that is missing."""
+    from builders.sources import describe, download_hint, missing_files
+
+    missing = [m for m in missing_files(tasks, cfg) if m[3]]
+    if not missing:
+        return
+    lines = [f"missing source files under {cfg.sources}:"]
+    for task, source, alts, _ in missing:
+        lines.append(f"  [{task}] {Path(cfg.sources) / source / alts[0]}{describe(alts)}")
+        lines.append(f"        {download_hint(source, alts[0])}")
+    raise MissingSourceError("\n".join(lines))
+
+
+def input_files(task: str, cfg: BuildConfig) -> list[Path]:
+    """The source files ``task`` reads under ``cfg`` (those present), sorted."""
+    from builders.sources import is_glob, required_files
+
+    paths: set[Path] = set()
+    for source, alts, _ in required_files(task, cfg):
+        if not any(is_glob(a) for a in alts):
+            p = find_source(cfg.sources, source, alts, required=False)
+            if p is not None:
+                paths.add(p)
+        else:  # the reader takes every matching file: every file of the source counts
+            paths.update(p for p in (Path(cfg.sources) / source).rglob("*") if p.is_file() and p.suffix != ".md")
+    return sorted(paths)
+
+
+def fingerprint(task: str, cfg: BuildConfig) -> str:
+    """Hash of everything that decides a task's output: config, source files, builder code."""
+    files = []
+    for p in input_files(task, cfg):
+        st = p.stat()
+        files.append([str(p.relative_to(cfg.sources)), st.st_size, st.st_mtime_ns])
+    code = hashlib.sha256()
+    module_file = _HERE / "tasks" / f"{task.lower()}.py"
+    for f in [module_file, _HERE / "core.py", *sorted((_HERE / "readers").glob("*.py")),
+              _HERE / "text.py", _HERE / "instructions.py"]:
+        if f.is_file():
+            code.update(f.read_bytes())
+    data = {"config": cfg.task_fingerprint(task), "files": files, "code": code.hexdigest()}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def is_done(task: str, cfg: BuildConfig, fp: str) -> dict | None:
+    """The stored report of a complete earlier build of ``task`` with fingerprint ``fp``, else ``None``."""
+    marker = Path(cfg.out) / task / MARKER
+    try:
+        info = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if info.get("fingerprint") != fp:
+        return None
+    for split, n in info.get("report", {}).get("splits", {}).items():
+        path = Path(cfg.out) / task / f"{split}.jsonl"
+        if not path.is_file():
+            return None
+        with open(path, "rb") as f:
+            if sum(1 for _ in f) != n:
+                return None
+    return info.get("report")
+
+
+def build_task(task: str, cfg: BuildConfig, *, log: Callable[[str], None] = print, show_progress: bool = False) -> dict:
+    """Build one task now (no resume check); return its report dict.
+
+    With ``show_progress``, every source file read shows a progress bar
+    (:mod:`builders.progress`) on standard error.
+    """
+    module = task_module(task)
+    report = TaskReport(task)
+    if not reset_peak_rss():
+        report.note("peak_rss_mb is the building process's peak so far (it could not be reset per task)")
+    t0 = time.perf_counter()
+    with progress.session(task, enabled=show_progress):
+        examples = module.build(cfg, report)
+    examples = remove_overlap(examples, report)
+    records = finalize(task, examples, seed=cfg.seed)
+    task_dir = Path(cfg.out) / task
+    (task_dir / MARKER).unlink(missing_ok=True)
+    for split, recs in records.items():
+        report.splits[split] = write_jsonl_atomic(task_dir / f"{split}.jsonl", recs)
+        report.labels[split] = label_counts(recs)
+    for stale in task_dir.glob("*.jsonl"):
+        if stale.stem not in records:
+            stale.unlink()
+    report.elapsed_s = time.perf_counter() - t0
+    report.peak_rss_mb = peak_rss_mb()
+    return report.to_dict()
+
+
+def build(
+    cfg: BuildConfig,
+    tasks: str | Sequence[str] | None = None,
+    *,
+    force: bool = False,
+    log: Callable[[str], None] = print,
+    show_progress: bool | None = None,
+) -> dict:
+    """Build ``tasks`` (default: all ten) from ``cfg.sources`` into ``cfg.out``; return the build report.
+
+    Tasks already built with the same fingerprint are skipped unless ``force``.
+    ``show_progress`` (default: whether standard error is a terminal) shows a
+    progress bar per source file while a task reads it.
+    """
+    if show_progress is None:
+        show_progress = progress.wanted()
+    codes = parse_tasks(tasks)
+    for t in codes:
+        task_module(t)
+    check_sources(codes, cfg)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report_path = out / REPORT
+    try:
+        full = json.loads(report_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        full = {}
+    full.setdefault("tasks", {})
+    for task in codes:
+        fp = fingerprint(task, cfg)
+        done = None if force else is_done(task, cfg, fp)
+        if done is not None:
+            log(f"{task}: up to date, skipped ({_sizes(done)})")
+            full["tasks"][task] = done
+            continue
+        log(f"{task}: building ...")
+        rep = build_task(task, cfg, log=log, show_progress=show_progress)
+        write_json_atomic(out / task / MARKER, {"fingerprint": fp, "report": rep})
+        full["tasks"][task] = rep
+        log(f"{task}: {_sizes(rep)} in {rep['elapsed_s']:.1f}s")
+        write_json_atomic(report_path, _ordered(full, cfg))
+    write_json_atomic(report_path, _ordered(full, cfg))
+    return full
+
+
+def _ordered(full: dict, cfg: BuildConfig) -> dict:
+    tasks = {t: full["tasks"][t] for t in ALL_TASKS if t in full["tasks"]}
+    return {"tasks": tasks, "seed": cfg.seed, "sizes": cfg.sizes}
+
+
+def _sizes(rep: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in rep.get("splits", {}).items())
+
+
+def load_split(build_dir: Path, task: str, split: str) -> list[dict]:
+    """Records of one built split (a thin helper for tests and notebooks)."""
+    return read_jsonl(Path(build_dir) / task / f"{split}.jsonl")

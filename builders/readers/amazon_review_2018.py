@@ -1,0 +1,183 @@
+"""Amazon Review Data 2018 (Ni et al., 2019): metadata, reviews and ratings, streamed.
+
+Files (one category each, gzipped or not):
+
+- ``meta_<Category>.json``: one JSON object per line with ``asin``, ``title``,
+  ``brand``, ``category`` (list, top level first), ``description`` and
+  ``feature`` (lists of strings), ``price``, ``also_buy``, ``also_view`` (lists
+  of ASINs), ``similar_item`` (an HTML comparison-table string), ``main_cat``...
+- ``<Category>.json`` / ``<Category>_5.json``: reviews, one JSON object per
+  line with ``overall``, ``reviewText``, ``summary``, ``reviewerID``, ``asin``,
+  ``unixReviewTime``...
+- ``<Category>.csv``: ratings only, no header: ``item,user,rating,unix_time``.
+
+Every reader is a generator: nothing holds a whole file.  Lines that cannot
+be parsed or lack a required field are skipped and counted in the
+:class:`~builders.core.TaskReport` under ``"<file>: <reason>"``.
+
+Examples
+--------
+>>> similar_item_asins('<a href="/Foo-Bar/dp/B00004TUBL/ref=x">')
+['B00004TUBL']
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Container, Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+from builders import progress
+from builders.core import TaskReport, iter_json_lines, open_binary
+
+_DP = re.compile(r"/dp/([A-Z0-9]{10})")
+
+
+class Interaction(NamedTuple):
+    """One review (or rating) reduced to what the tasks read."""
+
+    user: str
+    item: str
+    rating: float
+    time: int
+    text: str
+
+
+def similar_item_asins(similar_item) -> list[str]:
+    """ASINs linked from a ``similar_item`` field (an HTML table string; a list of ASINs is accepted too)."""
+    if not similar_item:
+        return []
+    if isinstance(similar_item, list):
+        return [a for a in dict.fromkeys(x for x in similar_item if isinstance(x, str))]
+    if not isinstance(similar_item, str):
+        return []
+    return list(dict.fromkeys(_DP.findall(similar_item)))
+
+
+_ASIN_FIELD = re.compile(r'"asin":\s*"([^"\\]+)"')
+
+
+def iter_meta(path: Path, report: TaskReport | None = None, *, wanted: Container[str] | None = None) -> Iterator[dict]:
+    """Stream metadata records that have a string ``asin``.
+
+    With ``wanted``, only records whose ``asin`` is in it are parsed and
+    yielded (a cheap look at the raw line skips the others).
+    """
+    label = Path(path).name
+    parse = json.loads
+    if wanted is not None:
+        def parse(line: str):
+            m = _ASIN_FIELD.search(line, max(0, line.rfind('"asin"') - 1))
+            if m is not None and m.group(1) not in wanted:
+                return None
+            return json.loads(line)
+
+    for _, obj in iter_json_lines(path, report, label=label, parse=parse):
+        if obj is None:
+            continue
+        if not isinstance(obj, dict) or not isinstance(obj.get("asin"), str) or not obj["asin"]:
+            if report is not None:
+                report.drop(f"{label}: no asin")
+            continue
+        if wanted is not None and obj["asin"] not in wanted:
+            continue
+        yield obj
+
+
+def text_list(value) -> list[str]:
+    """A metadata field as a list of strings (``description``/``feature`` are lists, may be a string)."""
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str) and v.strip()]
+    return []
+
+
+def iter_reviews(path: Path, report: TaskReport | None = None, *, limit: int | None = None) -> Iterator[Interaction]:
+    """Stream reviews as :class:`Interaction`; ``limit`` stops after that many valid reviews.
+
+    A review needs ``reviewerID``, ``asin``, ``overall`` in 1..5 and
+    ``unixReviewTime``; ``reviewText`` may be absent (text ``""``).
+    """
+    label = Path(path).name
+    n = 0
+    for _, obj in iter_json_lines(path, report, label=label):
+        it = _review(obj)
+        if it is None:
+            if report is not None:
+                report.drop(f"{label}: review without user/item/rating/time")
+            continue
+        yield it
+        n += 1
+        if limit is not None and n >= limit:
+            return
+
+
+def _review(obj) -> Interaction | None:
+    if not isinstance(obj, dict):
+        return None
+    user, item = obj.get("reviewerID"), obj.get("asin")
+    if not isinstance(user, str) or not isinstance(item, str) or not user or not item:
+        return None
+    try:
+        rating = float(obj.get("overall"))
+        time = int(obj.get("unixReviewTime"))
+    except (TypeError, ValueError):
+        return None
+    if not 1.0 <= rating <= 5.0:
+        return None
+    text = obj.get("reviewText")
+    return Interaction(user, item, rating, time, text if isinstance(text, str) else "")
+
+
+def iter_ratings(path: Path, report: TaskReport | None = None) -> Iterator[Interaction]:
+    """Stream a ratings CSV (``item,user,rating,unix_time``, no header) as :class:`Interaction`."""
+    label = Path(path).name
+    n = bad = undecodable = 0
+    tracker = progress.track(label, total=Path(path).stat().st_size)
+    try:
+        with open_binary(path) as f:
+            for lineno, raw in enumerate(f, 1):
+                if not lineno & progress.EVERY:
+                    tracker.update(n, progress.raw_position(f))
+                if raw.isspace() or not raw:
+                    continue
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    undecodable += 1
+                    continue
+                try:
+                    item, user, rating, time = line.strip().split(",")
+                    it = Interaction(user, item, float(rating), int(time), "")
+                except ValueError:
+                    bad += 1
+                    continue
+                if not item or not user or not 1.0 <= it.rating <= 5.0:
+                    bad += 1
+                    continue
+                n += 1
+                yield it
+    finally:
+        tracker.close(n)
+        if report is not None:
+            if n:
+                report.read(label, n)
+            if bad:
+                report.drop(f"{label}: malformed line", bad)
+            if undecodable:
+                report.drop(f"{label}: bad encoding", undecodable)
+
+
+def iter_interactions(path: Path, report: TaskReport | None = None) -> Iterator[Interaction]:
+    """Reviews or ratings, chosen by the file name (``.csv`` = ratings)."""
+    name = Path(path).name
+    for suffix in (".gz", ".bz2", ".xz"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    if name.endswith(".csv"):
+        return iter_ratings(path, report)
+    return iter_reviews(path, report)
+

@@ -1,0 +1,160 @@
+"""Reader for AmazonQA (Gupta et al., 2019), original ``qar`` JSON-lines format.
+
+One JSON object per line, as in ``train-qar.jsonl`` / ``val-qar.jsonl`` /
+``test-qar.jsonl`` of the amazonqa/amazonqa repository (gzip/bz2/xz compressed or not)::
+
+    {"qid": ..., "asin": "B00E7LVBCE", "category": "Electronics",
+     "questionText": "...", "questionType": "descriptive" | "yesno",
+     "review_snippets": ["...", ...],
+     "answers": [{"answerText": "...", "answerType": "...", "helpful": [votes, total]}, ...],
+     "is_answerable": true}
+
+Lines are streamed; a line that is not valid UTF-8 or JSON, or that lacks a
+required field, is skipped and counted in the report.
+
+Examples
+--------
+>>> from builders import progress
+from builders.core import TaskReport, open_binary
+>>> r = TaskReport("AP")
+>>> recs = list(iter_records("samples/sources/amazonqa/qar.jsonl", r))  # doctest: +SKIP
+>>> recs[0].category  # doctest: +SKIP
+'Electronics'
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from builders import progress
+from builders.core import TaskReport, open_binary
+
+REQUIRED_FIELDS = ("asin", "category", "questionText", "review_snippets", "is_answerable")
+#: File-name prefix -> split, as the dataset is published.
+SPLIT_PREFIXES = {"train": "train", "val": "validation", "test": "test"}
+_FILE = re.compile(r".*\.jsonl(\.gz|\.bz2|\.xz)?$")
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    helpful_votes: int
+
+
+@dataclass(frozen=True)
+class QARecord:
+    """One AmazonQA question with its review snippets and answers (texts as in the file)."""
+
+    qid: str
+    asin: str
+    category: str
+    question: str
+    question_type: str
+    reviews: tuple[str, ...]
+    answers: tuple[Answer, ...]
+    is_answerable: bool
+
+
+def find_files(folder: Path) -> list[tuple[str | None, Path]]:
+    """``(split, path)`` of every ``*.jsonl[.gz|.bz2|.xz]`` under ``folder`` (any depth), sorted by path.
+
+    ``split`` comes from the published name prefix (``train-``, ``val-``,
+    ``test-``); other files (e.g. a single ``qar.jsonl``) get ``None``.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"AmazonQA folder not found: expected {folder} holding train-qar.jsonl, "
+            "val-qar.jsonl, test-qar.jsonl (or any *.jsonl[.gz])"
+        )
+    out = []
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or not _FILE.match(path.name):
+            continue
+        prefix = path.name.split("-", 1)[0].lower()
+        out.append((SPLIT_PREFIXES.get(prefix) if "-" in path.name else None, path))
+    if not out:
+        raise FileNotFoundError(f"no AmazonQA files in {folder}: expected {folder / 'train-qar.jsonl'} (or .jsonl.gz)")
+    return out
+
+
+def _helpful_votes(value) -> int:
+    # original format: [helpful votes, total votes]; tolerate a bare number
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else 0
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _answerable(value) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "0", "1"):
+        return value.strip().lower() in ("true", "1")
+    return None
+
+
+def parse(obj, index: int = 0) -> QARecord | None:
+    """A :class:`QARecord` from one decoded JSON object, or ``None`` when a required field is bad."""
+    if not isinstance(obj, dict) or any(obj.get(k) is None for k in REQUIRED_FIELDS):
+        return None
+    reviews = obj["review_snippets"]
+    answerable = _answerable(obj["is_answerable"])
+    if not isinstance(reviews, list) or answerable is None or not isinstance(obj["questionText"], str):
+        return None
+    answers = []
+    for a in obj.get("answers") or []:
+        if isinstance(a, dict) and isinstance(a.get("answerText"), str):
+            answers.append(Answer(a["answerText"], _helpful_votes(a.get("helpful"))))
+    return QARecord(
+        qid=str(obj.get("qid", index)),
+        asin=str(obj["asin"]),
+        category=str(obj["category"]),
+        question=obj["questionText"],
+        question_type=str(obj.get("questionType") or ""),
+        reviews=tuple(str(r) for r in reviews if isinstance(r, str)),
+        answers=tuple(answers),
+        is_answerable=answerable,
+    )
+
+
+def iter_records(path: Path, report: TaskReport) -> Iterator[QARecord]:
+    """Stream the records of one ``qar`` file (``.gz`` read transparently)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"AmazonQA file not found: expected {path}")
+    source = path.name
+    tracker = progress.track(source, total=path.stat().st_size)
+    n = 0
+    try:
+        with open_binary(path) as f:
+            for lineno, raw in enumerate(f, 1):
+                if not lineno & progress.EVERY:
+                    tracker.update(n, progress.raw_position(f))
+                if not raw.strip():
+                    continue
+                n += 1
+                report.read(source)
+                try:
+                    obj = json.loads(raw.decode("utf-8"))
+                except UnicodeDecodeError:
+                    report.drop("amazonqa: bad encoding")
+                    continue
+                except json.JSONDecodeError:
+                    report.drop("amazonqa: bad JSON")
+                    continue
+                rec = parse(obj, lineno)
+                if rec is None:
+                    report.drop("amazonqa: missing or bad field")
+                    continue
+                yield rec
+    finally:
+        tracker.close(n)

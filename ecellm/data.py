@@ -1,0 +1,177 @@
+"""Training records, tokenization with response-only labels, and batch collation.
+
+Records come from :func:`ecinstruct_eval.data.load_split` (a build folder,
+an export folder or a Hub id).  The paper's data variants are options of
+:func:`load_training_records`: diverse vs single (seed) instructions
+(Table 5), one task vs all (Table 6) and the 1K/10K/47K/92K training subsets
+(Tables A20/A21).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ecinstruct_eval.prompts import build_prompt
+
+__all__ = [
+    "TRAIN_SIZES",
+    "parse_tasks",
+    "load_training_records",
+    "encode_example",
+    "Collator",
+]
+
+#: Per-task cap of each training-set size of Appendix I ("92K" = everything):
+#: 1K = 0.1K per task, 10K = 1K per task, 47K = 5K per task (PM keeps its 2K).
+TRAIN_SIZES: dict[str, int | None] = {"1K": 100, "10K": 1000, "47K": 5000, "92K": None}
+
+IGNORE_INDEX = -100
+
+
+def parse_tasks(spec: str | Sequence[str]) -> list[str]:
+    """``"all"`` or a comma-separated list of task codes -> canonical codes, paper order.
+
+    Examples
+    --------
+    >>> parse_tasks("sr,SA")
+    ['SA', 'SR']
+    >>> len(parse_tasks("all"))
+    10
+    """
+    from ecinstruct_eval.tasks import TASKS, get_task
+
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    items = [s.strip() for s in items if s.strip()]
+    if not items or [s.lower() for s in items] == ["all"]:
+        return list(TASKS)
+    codes = {get_task(s).code for s in items}
+    return [c for c in TASKS if c in codes]
+
+
+def _seed_instruction(task: str, records: Sequence[Mapping[str, Any]]) -> str:
+    try:
+        from builders.instructions import INSTRUCTIONS
+
+        return INSTRUCTIONS[task].seen[0]
+    except (ImportError, KeyError, AttributeError, IndexError):
+        for r in records:
+            if r.get("instruction_kind") == "seed":
+                return r["instruction"]
+    raise ValueError(f"{task}: no seed instruction found for --instructions single")
+
+
+def subsample(records: Sequence[dict], cap: int | None, *, seed: int, task: str) -> list[dict]:
+    """At most ``cap`` records drawn uniformly at random (seeded per task), in file order."""
+    if cap is None or len(records) <= cap:
+        return list(records)
+    rng = random.Random(f"{seed}/{task}/train-size")
+    keep = sorted(rng.sample(range(len(records)), cap))
+    return [records[i] for i in keep]
+
+
+def load_training_records(
+    tasks: str | Sequence[str] = "all",
+    *,
+    location: Any = None,
+    split: str = "train",
+    instructions: str = "diverse",
+    train_size: str = "92K",
+    seed: int = 1,
+) -> list[dict]:
+    """The training mix: records of ``split`` for each task, as the paper's variants ask.
+
+    Parameters
+    ----------
+    tasks : "all" or list of str
+        Task codes (Table 6: one task = task-specific model, all = generalist).
+    location : optional
+        Data location for :func:`ecinstruct_eval.data.load_split`.
+    instructions : {"diverse", "single"}
+        ``"single"`` replaces every instruction by the task's seed instruction (Table 5).
+    train_size : {"1K", "10K", "47K", "92K"}
+        Per-task subsample (Appendix I).
+    seed : int
+        Seed of the subsample.
+    """
+    from ecinstruct_eval.data import load_split
+
+    if instructions not in ("diverse", "single"):
+        raise ValueError(f"instructions must be 'diverse' or 'single', not {instructions!r}")
+    size_key = str(train_size).upper()
+    if size_key not in TRAIN_SIZES:
+        raise ValueError(f"train size must be one of {', '.join(TRAIN_SIZES)}, not {train_size!r}")
+    out: list[dict] = []
+    for task in parse_tasks(tasks):
+        recs = subsample(load_split(task, split, location), TRAIN_SIZES[size_key], seed=seed, task=task)
+        if instructions == "single":
+            seed_text = _seed_instruction(task, recs)
+            recs = [{**r, "instruction": seed_text, "instruction_kind": "seed"} for r in recs]
+        out.extend(recs)
+    return out
+
+
+def encode_example(
+    record: Mapping[str, Any],
+    tokenizer: Any,
+    *,
+    arch: str,
+    style: str = "plain",
+    max_length: int = 2048,
+) -> dict[str, list[int]]:
+    """Token ids and labels of one training example; the loss sees only the response + EOS.
+
+    Causal models get ``prompt + response + EOS`` with the prompt's labels
+    set to -100 (prompt and response are tokenized separately, so the label
+    boundary is exact and matches what generation sees).  Seq2seq models get
+    the prompt as encoder input and ``response + EOS`` as labels.  Over-long
+    prompts lose their oldest tokens (BOS kept), never the response.
+    """
+    from ecellm.modeling import prompt_token_ids
+
+    prompt = build_prompt(record, style=style, tokenizer=tokenizer)
+    prompt_ids = prompt_token_ids(tokenizer, prompt, arch=arch)
+    eos = tokenizer.eos_token_id
+    response_ids = list(tokenizer(str(record["output"]), add_special_tokens=False)["input_ids"])
+    response_ids = response_ids[: max(1, max_length // 2) - 1]
+    if not response_ids or response_ids[-1] != eos:
+        response_ids.append(eos)
+    if arch == "seq2seq":
+        if len(prompt_ids) > max_length:
+            prompt_ids = prompt_ids[: max_length - 1] + [prompt_ids[-1]]
+        return {"input_ids": prompt_ids, "labels": response_ids, "length": len(prompt_ids) + len(response_ids)}
+    room = max_length - len(response_ids)
+    if len(prompt_ids) > room:
+        head = prompt_ids[:1] if prompt_ids and prompt_ids[0] == tokenizer.bos_token_id else []
+        prompt_ids = head + prompt_ids[len(prompt_ids) - (room - len(head)) :]
+    ids = prompt_ids + response_ids
+    return {"input_ids": ids, "labels": [IGNORE_INDEX] * len(prompt_ids) + response_ids, "length": len(ids)}
+
+
+class Collator:
+    """Turn encoded examples into a batch: padded (``packed=False``) or padding-free packed.
+
+    Packed batches concatenate the micro-batch into one row with
+    ``position_ids`` restarting at 0 for every example; attention stays within
+    each example (flash-attention varlen kernels or the block-diagonal masks
+    transformers derives from ``position_ids``), so no token attends across
+    examples and the loss equals the padded batch's.  Seq2seq models always
+    use padding.
+    """
+
+    def __init__(self, tokenizer: Any, *, arch: str, packed: bool = False, pad_to_multiple_of: int | None = None):
+        from transformers import DataCollatorForSeq2Seq, DataCollatorWithFlattening
+
+        self.packed = packed and arch == "causal"
+        if self.packed:
+            self._inner = DataCollatorWithFlattening(return_position_ids=True, separator_id=IGNORE_INDEX)
+        else:
+            self._inner = DataCollatorForSeq2Seq(
+                tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX, pad_to_multiple_of=pad_to_multiple_of,
+                return_tensors="pt",
+            )
+
+    def __call__(self, features: Iterable[Mapping[str, Any]]) -> dict:
+        feats = [{k: v for k, v in f.items() if k in ("input_ids", "labels")} for f in features]
+        return self._inner(feats)

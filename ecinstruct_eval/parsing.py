@@ -1,0 +1,560 @@
+"""Turn free-text model outputs into answers, one small pure step at a time.
+
+The chain is the same for every task::
+
+    strip_echo  ->  normalize  ->  extract (per task kind)  ->  validate
+
+* :func:`strip_echo` removes a prompt echoed back by the model (everything up
+  to the last ``### Response:`` / ``response:`` / ``[/INST]``) and whatever the
+  model generated after its answer (``</s>``, a new ``### Instruction``).
+* :func:`normalize` applies Unicode NFKC, drops Markdown emphasis and code
+  fences and collapses whitespace.
+* The extractors (:func:`extract_letter`, :func:`extract_yes_no`,
+  :func:`extract_ranking`, :func:`extract_triples`) know one answer shape
+  each and return ``None`` rather than guess: an output naming two different
+  answers, a refusal, or an empty output is *failed*.
+
+:func:`parse` dispatches on the task kind from :data:`ecinstruct_eval.TASKS`.
+
+Examples
+--------
+>>> parse("The answer is (B).", "PRP")
+'B'
+>>> parse("Yes, they are the same product.", "PM")
+'yes'
+>>> parse("A > C > B", "QPR", options=["A: x", "B: y", "C: z"])
+['A', 'C', 'B']
+>>> parse("Attribute: material; Value: nylon; Source: product description.", "AVE")
+[('material', 'nylon', 'product description')]
+>>> parse("A or B", "SA") is None
+True
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from ecinstruct_eval.tasks import LETTERS, TaskSpec, get_task
+
+__all__ = [
+    "parse",
+    "strip_echo",
+    "normalize",
+    "split_options",
+    "is_refusal",
+    "extract_letter",
+    "extract_yes_no",
+    "extract_ranking",
+    "extract_triples",
+]
+
+Triple = tuple[str, "str | None", "str | None"]
+
+# --------------------------------------------------------------------------- steps
+
+_ECHO_MARKERS = re.compile(
+    r"(?:#{2,}\s*response\s*:?|\[/INST\]|<\|assistant\|>|<\|im_start\|>\s*assistant"
+    r"|<start_of_turn>\s*model|(?:^|\n)\s*[-*•]?\s*response\s*:)",
+    re.IGNORECASE,
+)
+_TRAILERS = re.compile(
+    r"</s>|<\|im_end\|>|<\|eot_id\|>|<\|endoftext\|>|<end_of_turn>|<eos>"
+    r"|\n\s*#{2,}\s*(?:instruction|input|response|options?)\b",
+    re.IGNORECASE,
+)
+
+
+def strip_echo(text: str) -> str:
+    """Drop an echoed prompt (up to the last response marker) and trailing turns.
+
+    >>> strip_echo("### Instruction: pick\\n### Response: B</s>")
+    ' B'
+    >>> strip_echo("[INST] Which? [/INST] yes")
+    ' yes'
+    """
+    low = text.lower()
+    if "response" in low or "[/inst]" in low or "<" in low:
+        markers = list(_ECHO_MARKERS.finditer(text))
+        if markers:
+            text = text[markers[-1].end() :]
+    if "<" in text or "#" in text:
+        cut = _TRAILERS.search(text)
+        if cut is not None:
+            text = text[: cut.start()]
+    return text
+
+
+_FENCE = re.compile(r"```[a-zA-Z]*")
+_EMPHASIS = re.compile(r"(\*\*|__|\*|`)")
+
+
+def normalize(text: str) -> str:
+    """NFKC, no Markdown emphasis or code fences, single spaces, stripped.
+
+    >>> normalize("  **B**\\n")
+    'B'
+    """
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    if "`" in text:
+        text = _FENCE.sub(" ", text)
+    if "*" in text or "_" in text or "`" in text:
+        text = _EMPHASIS.sub("", text)
+    if "  " in text or not _PLAIN_SPACES.isdisjoint(text):
+        text = _SPACES.sub(" ", text)
+        text = _NEWLINES.sub("\n", text)
+    return text.strip()
+
+
+_PLAIN_SPACES = frozenset("\t\r\f\v\n")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_NEWLINES = re.compile(r"\s*\n\s*")
+
+
+_REFUSAL = re.compile(
+    r"^(?:i'?m sorry|sorry\b|i am sorry|i apologi[sz]e|as an ai\b|i (?:can ?not|can't|am unable|"
+    r"'m unable|do not have enough|don't have enough)|unfortunately,? i|it is (?:not possible|"
+    r"impossible) to (?:determine|say|tell)|there is not enough information|"
+    r"(?:cannot|can't) (?:be )?determine)",
+    re.IGNORECASE,
+)
+
+
+def is_refusal(text: str) -> bool:
+    """Whether a normalised output opens with a refusal ("I'm sorry", "I cannot ...").
+
+    >>> is_refusal("I cannot determine the answer from the given information.")
+    True
+    >>> is_refusal("B")
+    False
+    """
+    return bool(_REFUSAL.match(text))
+
+
+_LETTERED = re.compile(r"^\s*\(?([A-Z])\)?\s*[:.)]\s*(.*)$", re.DOTALL)
+
+
+def split_options(options: Sequence[str] | None) -> dict[str, str]:
+    """Map option letter -> option text from lettered (``"A: very positive"``) or plain options.
+
+    >>> split_options(["A: very positive", "B: positive"])
+    {'A': 'very positive', 'B': 'positive'}
+    >>> split_options(["very positive", "positive"])
+    {'A': 'very positive', 'B': 'positive'}
+    """
+    if not options:
+        return {}
+    return dict(_split_options(tuple(str(o) for o in options)))
+
+
+@functools.lru_cache(maxsize=256)
+def _split_options(options: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for i, opt in enumerate(options[: len(LETTERS)]):
+        m = _LETTERED.match(opt)
+        if m and m.group(1) == LETTERS[i]:
+            out.append((m.group(1), m.group(2).strip()))
+        else:
+            out.append((LETTERS[i], opt.strip()))
+    return tuple(out)
+
+
+_PUNCT_TO_SPACE = str.maketrans({c: " " for c in map(chr, range(128))
+                                  if not (c.isalnum() or c in "_%$")})
+
+
+def _fold(text: str) -> str:
+    """Case-folded text with punctuation turned into spaces, for option-text matching."""
+    text = text.casefold()
+    if text.isascii():
+        return " ".join(text.translate(_PUNCT_TO_SPACE).split())
+    return " ".join(re.sub(r"[^\w%$]+", " ", text).split())
+
+
+@functools.lru_cache(maxsize=8192)
+def _fold_cached(text: str) -> str:
+    return _fold(text)
+
+
+def _option_mentions(text: str, options: dict[str, str]) -> set[str]:
+    """Letters whose full option text occurs in ``text`` (longest matches win).
+
+    "very positive" also contains "positive": a shorter option inside a longer
+    matched one does not count.
+    """
+    folded = f" {_fold(text)} "
+    spans: list[tuple[int, int, str]] = []
+    for letter, opt in options.items():
+        key = _fold_cached(opt)
+        if not key:
+            continue
+        start = folded.find(f" {key} ")
+        while start != -1:
+            spans.append((start + 1, start + 1 + len(key), letter))
+            start = folded.find(f" {key} ", start + 1)
+    found = set()
+    for s, e, letter in spans:
+        if not any(s2 <= s and e <= e2 and (e2 - s2) > (e - s) for s2, e2, _ in spans):
+            found.add(letter)
+    return found
+
+
+_CUE = re.compile(
+    r"\b(?:answer|option|choice|output|prediction|response|label|selection|recommendation|"
+    r"item)\s*(?:is|would be|:|=|-)?\s*(?:option\s*)?[\(\[]?((?-i:[A-Z]))\b(?![-'])",
+    re.IGNORECASE,
+)
+_CUE_WORDS = ("answer", "option", "choice", "output", "prediction", "response", "label",
+              "selection", "recommendation", "item")
+_PAREN = re.compile(r"[\(\[]([A-Z])[\)\]]")
+_WHOLE = re.compile(r"^[\(\[]?([A-Za-z])[\)\]]?[.:;!]?$")
+
+
+def _cue_letters(text: str) -> set[str]:
+    """Letters after an answer cue; "I"/"A" followed by a lowercase word are words, not letters."""
+    found: set[str] = set()
+    low = text.lower()
+    if not any(word in low for word in _CUE_WORDS):
+        return found
+    for m in _CUE.finditer(text):
+        letter = m.group(1)
+        if letter in "IA" and re.match(r"\s+[a-z]", text[m.end() :]):
+            continue
+        found.add(letter)
+    return found
+
+
+def extract_letter(text: str, options: dict[str, str], valid: Sequence[str]) -> str | None:
+    """One option letter from a normalised output, or ``None``.
+
+    Rules, strongest first: the whole output is one letter (``"B"``,
+    ``"(b)."``); it starts with a letter and a separator (``"B: ..."``); an
+    answer cue (``"Answer: B"``, ``"The answer is (B)."``); a parenthesised
+    letter; an option's full text.  Any other letter or option text named
+    elsewhere in the output makes it ambiguous (``None``).
+
+    >>> opts = {"A": "yes please", "B": "no thanks"}
+    >>> extract_letter("Answer: B", opts, "AB")
+    'B'
+    >>> extract_letter("no thanks", opts, "AB")
+    'B'
+    >>> extract_letter("A or B", opts, "AB") is None
+    True
+    """
+    if not text or is_refusal(text):
+        return None
+    valid_set = set(valid)
+    candidates: set[str] = set()
+
+    m = _WHOLE.match(text)
+    if m:
+        candidates = {m.group(1).upper()}
+    else:
+        m = _LETTERED.match(text)
+        if m and m.group(1) in valid_set and (
+            m.group(2) == "" or not re.match(r"[a-z]", m.group(2)) or text[1:2] in ":)"
+        ):
+            candidates = {m.group(1)}
+            rest = m.group(2)
+            if options and m.group(1) in options and "\n" not in rest and \
+                    _fold(rest) == _fold_cached(options[m.group(1)]):
+                return m.group(1)  # "B: <text of option B>"
+    mentions = _option_mentions(text, options) if options else set()
+    cues = _cue_letters(text)
+    parens = set(_PAREN.findall(text))
+    if not candidates:
+        candidates = {c for c in cues if c in valid_set} or cues or parens or mentions
+    if len(candidates) != 1:
+        return None
+    (letter,) = candidates
+    if letter not in valid_set:
+        return None
+    # Any other letter or option text named anywhere ("B: <text of option A>",
+    # "Answer: A. Answer: B.") makes the output ambiguous.
+    if ((parens | cues) & valid_set | mentions) - {letter}:
+        return None
+    return letter
+
+
+_YES = re.compile(r"\byes\b", re.IGNORECASE)
+_NO = re.compile(r"\bno\b", re.IGNORECASE)
+
+
+def extract_yes_no(text: str) -> str | None:
+    """``"yes"`` or ``"no"`` from a normalised output, or ``None``.
+
+    The output must say exactly one of the two words (as a word, any case);
+    saying both, neither, or refusing is failed.
+
+    >>> extract_yes_no("Yes, they are the same product.")
+    'yes'
+    >>> extract_yes_no("no.")
+    'no'
+    >>> extract_yes_no("yes or no") is None
+    True
+    """
+    if not text or is_refusal(text):
+        return None
+    yes, no = bool(_YES.search(text)), bool(_NO.search(text))
+    if yes == no:
+        return None
+    return "yes" if yes else "no"
+
+
+_RANK_PREFIX = re.compile(
+    r"^(?:(?:the\s+)?(?:final\s+)?(?:answer|ranking|ranked list|order|output|response)"
+    r"(?:\s+is)?\s*[:=-]?\s*)",
+    re.IGNORECASE,
+)
+_RANK_SPLIT = re.compile(r"\s*(?:,|>|;|\n|->|→|\band\b|\bthen\b)\s*")
+_RANK_TOKEN = re.compile(r"^(?:\d+[.)]\s*)?[\(\[]?([A-Z])[\)\]]?(?:\s*[:.)-].*)?\.?$", re.DOTALL)
+
+
+def extract_ranking(text: str, valid: Sequence[str]) -> list[str] | None:
+    """Ranked option letters from a normalised output, or ``None``.
+
+    Accepts ``"A, C, B"``, ``"A > C > B"``, ``"[A, C, B]"``, one letter per
+    line (optionally ``"1. A: text"``).  Every piece must be one valid letter
+    and no letter may repeat; a partial ranking is returned as is (missing
+    products get no gain in NDCG).
+
+    >>> extract_ranking("A > C > B", "ABC")
+    ['A', 'C', 'B']
+    >>> extract_ranking("A, A, B", "ABC") is None
+    True
+    """
+    if not text or is_refusal(text):
+        return None
+    text = _RANK_PREFIX.sub("", text).strip()
+    text = text.strip("[]{}").strip().rstrip(".")
+    if not text:
+        return None
+    valid_set = set(valid)
+    letters: list[str] = []
+    for piece in _RANK_SPLIT.split(text):
+        piece = piece.strip().strip("'\"")
+        if not piece:
+            continue
+        m = _RANK_TOKEN.match(piece)
+        if not m or m.group(1) not in valid_set:
+            return None
+        letters.append(m.group(1))
+    if not letters or len(set(letters)) != len(letters):
+        return None
+    return letters
+
+
+_NONE_WORDS = {"", "none", "null", "n/a", "na", "nan", "not available", "not applicable", "-"}
+_TRIPLE_TEXT = re.compile(
+    r"attribute\s*:\s*(?P<a>.*?)\s*[;,]\s*value\s*:\s*(?P<v>.*?)\s*[;,]\s*source\s*:\s*"
+    r"(?P<s>.*?)\s*(?:[.;]\s*)?(?=(?:[-*•]\s*)?attribute\s*:|$)",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _clean_field(value) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(str(value).split()).strip().strip("\"'").rstrip(".;,").strip()
+    return None if text.casefold() in _NONE_WORDS else text
+
+
+def _triples_from_json(obj) -> list[Triple] | None:
+    if isinstance(obj, dict):
+        obj = [obj]
+    if not isinstance(obj, list):
+        return None
+    out: list[Triple] = []
+    for item in obj:
+        if not isinstance(item, dict):
+            return None
+        keys = {str(k).casefold(): v for k, v in item.items()}
+        if "attribute" not in keys or "value" not in keys:
+            return None
+        attr = _clean_field(keys["attribute"])
+        if attr is None:
+            return None
+        out.append((attr.casefold(), _clean_field(keys["value"]), _clean_field(keys.get("source"))))
+    return out
+
+
+def _triples_from_json_text(text: str) -> list[Triple] | None:
+    try:
+        obj = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    return _triples_from_json(obj)
+
+
+def extract_triples(text: str) -> list[Triple] | None:
+    """AVE ``(attribute, value, source)`` triples, or ``None``.
+
+    Reads a JSON list (or object) of ``{"attribute", "value", "source"}`` and
+    the free-text form of the paper's case study, ``Attribute: material;
+    Value: nylon; Source: product description.`` (fields separated by ``;``
+    or ``,``, one triple per line or in a row).  ``"None"`` values and
+    sources become ``None``; attribute names are case-folded.  ``[]`` is a
+    valid answer (nothing extracted).
+
+    >>> extract_triples('[{"attribute": "Color", "value": "red", "source": "title"}]')
+    [('color', 'red', 'title')]
+    >>> extract_triples("Attribute: specialty style; Value: None, Source: None.")
+    [('specialty style', None, None)]
+    """
+    if not text or is_refusal(text):
+        return None
+    start = min((i for i in (text.find("["), text.find("{")) if i != -1), default=-1)
+    if start != -1:
+        for end in (text.rfind("]"), text.rfind("}")):
+            if end > start:
+                try:
+                    obj = json.loads(text[start : end + 1])
+                except (json.JSONDecodeError, RecursionError):
+                    continue
+                triples = _triples_from_json(obj)
+                if triples is not None:
+                    return triples
+    body = re.sub(r"(?m)^\s*[-*•]\s*", "", text)
+    triples = []
+    for m in _TRIPLE_TEXT.finditer(body):
+        attr = _clean_field(m.group("a"))
+        if attr is None:
+            return None
+        triples.append((attr.casefold(), _clean_field(m.group("v")), _clean_field(m.group("s"))))
+    return triples or None
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _valid_letters(spec: TaskSpec, options: dict[str, str]) -> str:
+    if options:
+        return "".join(options)
+    if spec.labels and spec.kind != "binary":
+        return "".join(spec.labels)
+    return LETTERS[:20]
+
+
+_MISS = object()
+_SIMPLE_RANKING = re.compile(r"[A-Z](?:[ \t]*,[ \t]*[A-Z])*")
+_MARKUP = frozenset("<>#[]*`_\n\t\r\f\v")
+
+
+def _fast_path(output: str, spec: TaskSpec, options: Sequence[str] | None):
+    """The answer for outputs already in the exact gold shape, else ``_MISS``.
+
+    Fine-tuned models mostly answer ``"B"``, ``"yes"`` or ``"A, C, B"``;
+    these skip the full chain.  The result is always what the full chain
+    returns (a property test checks it).
+    """
+    text = output.strip()
+    if not text:
+        return None
+    kind = spec.kind
+    if kind in ("multiclass", "pick"):
+        if len(text) == 1 and "A" <= text <= "Z":
+            n = len(options) if options else (len(spec.labels) if spec.labels else 20)
+            return text if ord(text) - 65 < n else None
+        return _MISS
+    if kind == "binary":
+        low = text.lower().rstrip(".")
+        return low if low in ("yes", "no") else _MISS
+    if kind == "ranking":
+        if _SIMPLE_RANKING.fullmatch(text):
+            letters = [c for c in text if c.isupper()]
+            n = len(options) if options else 20
+            if len(set(letters)) == len(letters) and all(ord(c) - 65 < n for c in letters):
+                return letters
+            return None
+        return _MISS
+    if kind == "extraction":
+        if text[0] in "[{" and "#" not in text and "<" not in text and "INST" not in text \
+                and "esponse" not in text:
+            triples = _triples_from_json_text(text)
+            if triples is not None:
+                return triples
+        return _MISS
+    if kind == "generation":
+        if text.isascii() and "  " not in text and "esponse" not in text and \
+                "INST" not in text and _MARKUP.isdisjoint(text):
+            return text
+        return _MISS
+    return _MISS
+
+
+def parse(output: str | None, task: str | TaskSpec, options: Sequence[str] | None = None):
+    """Parse one model output for ``task``; ``None`` when no answer can be read.
+
+    Parameters
+    ----------
+    output : str or None
+        The raw model output (a prompt echo is fine).
+    task : str or TaskSpec
+        Task code, case-insensitive.
+    options : sequence of str, optional
+        The record's options as the prompt showed them (``"A: very positive"``)
+        or plain texts.  Defaults to the task's fixed options.
+
+    Returns
+    -------
+    str, list or None
+        Option letter (PRP, SA, SR, MPC), ``"yes"``/``"no"`` (PM, PSI, AP),
+        a list of letters (QPR), a list of ``(attribute, value, source)``
+        tuples (AVE), the stripped answer text (AG), or ``None`` (failed).
+
+    Examples
+    --------
+    >>> parse("**B**", "SA")
+    'B'
+    >>> parse("### Response: very negative", "SA")
+    'E'
+    >>> parse("", "PM") is None
+    True
+    """
+    spec = task if isinstance(task, TaskSpec) else get_task(task)
+    if not isinstance(output, str):
+        return None
+    fast = _fast_path(output, spec, options)
+    if fast is not _MISS:
+        return fast
+    if spec.kind == "generation":  # free answers rarely repeat: nothing to cache
+        return _parse_chain(output, spec, None)
+    key = tuple(options) if options and spec.kind in ("multiclass", "pick", "ranking") else None
+    result = _parse_cached(output, spec.code, key)
+    return list(result) if isinstance(result, tuple) else result
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _parse_cached(output: str, code: str, options: tuple[str, ...] | None):
+    # Model outputs repeat a lot ("The answer is (B)."); results are immutable here.
+    result = _parse_chain(output, get_task(code), options)
+    return tuple(result) if isinstance(result, list) else result
+
+
+def _parse_chain(output: str, spec: TaskSpec, options: Sequence[str] | None):
+    """The full chain of :func:`parse` (no fast path, no cache)."""
+    text = normalize(strip_echo(output))
+    if not text:
+        return None
+    kind = spec.kind
+    if kind == "generation":
+        return text
+    if kind == "binary":
+        return extract_yes_no(text)
+    if kind == "extraction":
+        # JSON values are read before Markdown clean-up ("*" or "__" may be in a value).
+        raw = strip_echo(output).strip()
+        if raw[:1] in ("[", "{"):
+            triples = _triples_from_json_text(raw)
+            if triples is not None:
+                return triples
+        return extract_triples(text)
+    opts = split_options(options) if options else split_options(spec.lettered_options())
+    valid = _valid_letters(spec, opts)
+    if kind == "ranking":
+        return extract_ranking(text, valid)
+    return extract_letter(text, opts, valid)

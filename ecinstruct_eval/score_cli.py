@@ -1,0 +1,81 @@
+"""``ecinstruct score``: score a predictions file on one task and print the metrics.
+
+Examples
+--------
+::
+
+    ecinstruct score --task SR --predictions preds.jsonl
+    ecinstruct score --task QPR --predictions preds.jsonl --references build/QPR/test.jsonl --json
+    ecinstruct score --task PM --predictions preds.jsonl --compat released
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", required=True, help="task code, e.g. SR (case-insensitive)")
+    parser.add_argument("--predictions", required=True,
+                        help='JSONL file of {"id": ..., "prediction": ...} lines (or a JSON file)')
+    parser.add_argument("--references", default=None,
+                        help="JSONL file of the split's records (default: load --split from "
+                             "$ECINSTRUCT_DATA, a build folder, exported folder or Hub id)")
+    parser.add_argument("--data", default=None,
+                        help="dataset location to load --split from (overrides $ECINSTRUCT_DATA)")
+    parser.add_argument("--split", default="test", help="split to score against (default: test)")
+    parser.add_argument("--compat", choices=("paper", "released"), default="paper",
+                        help="paper definitions (default) or the authors' released scorer")
+    parser.add_argument("--failed", choices=("wrong", "exclude"), default=None,
+                        help="count unparseable outputs as wrong (default) or exclude them")
+    parser.add_argument("--bertscore-model", default=None, help="AG: BERTScore model name or path")
+    parser.add_argument("--bleurt-checkpoint", default=None, help="AG: BLEURT checkpoint or path")
+    parser.add_argument("--no-bleurt", action="store_true", help="AG: skip BLEURT")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def format_table(result) -> str:
+    """Plain-text table of a :class:`ScoreResult`."""
+    rows = [(name + (" *" if name == result.primary else ""), f"{value:.4f}")
+            for name, value in result.items()]
+    rows += [("n", str(result.n)), ("n_failed", str(result.n_failed))]
+    width = max(len(r[0]) for r in rows)
+    head = f"{result.task} / {result.split}  (compat={result.compat}, failed={result.failed})"
+    lines = [head] + [f"  {k:<{width}}  {v:>8}" for k, v in rows]
+    lines += [f"  {k}: {v}" for k, v in result.settings.items() if k not in ("compat", "failed")]
+    lines.append("  (* primary metric)")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ecinstruct_eval.data import DataNotFoundError, load_split, read_jsonl
+    from ecinstruct_eval.scoring import score
+    from ecinstruct_eval.tasks import get_task
+
+    try:
+        spec = get_task(args.task)
+        if args.references:
+            refs = read_jsonl(args.references)
+        elif args.data:
+            refs = load_split(spec.code, args.split, args.data)
+        else:
+            refs = None
+        options = {}
+        if args.failed:
+            options["failed"] = args.failed
+        if spec.kind == "generation":
+            options.update(bertscore_model=args.bertscore_model,
+                           bleurt_checkpoint=args.bleurt_checkpoint, bleurt=not args.no_bleurt)
+        result = score(args.predictions, spec.code, refs, split=args.split, compat=args.compat,
+                       **options)
+    except (KeyError, ValueError, TypeError, OSError, DataNotFoundError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"ecinstruct score: error: {msg}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, sort_keys=True))
+    else:
+        print(format_table(result))
+    return 0

@@ -1,0 +1,525 @@
+"""``score()``: parse predictions, align them with the gold records, compute metrics.
+
+:func:`score` does the expensive work once (parsing; BERTScore and BLEURT for
+AG) and keeps per-item *columns* (numpy arrays) in the :class:`ScoreResult`.
+Every metric is an aggregate of those columns, so
+:meth:`ScoreResult.recompute` re-aggregates any subset or resample of items
+cheaply: what bootstrap confidence intervals and paired tests need.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ecinstruct_eval.data import load_split, read_predictions
+from ecinstruct_eval.metrics import classification, extraction, released
+from ecinstruct_eval.metrics.ranking import query_ndcg
+from ecinstruct_eval.parsing import parse
+from ecinstruct_eval.tasks import TaskSpec, get_task
+
+COMPAT_MODES = ("paper", "released")
+FAILED_MODES = ("wrong", "exclude")
+OOD_SPLITS = ("test_ood", "test_ood_unseen")
+
+__all__ = ["ItemResult", "ScoreResult", "score"]
+
+
+class ItemResult(NamedTuple):
+    """What happened to one prediction.
+
+    ``correct`` is ``None`` for AG (no right/wrong); ``score`` is the item's
+    own metric value where one exists (QPR NDCG, AG BERTScore F1, AVE share
+    of correct entries), else 1.0/0.0.
+    """
+
+    id: str | None
+    prediction: str | None
+    parsed: Any
+    gold: Any
+    correct: bool | None
+    failed: bool
+    score: float
+
+
+class ScoreResult(Mapping[str, float]):
+    """Read-only mapping metric name -> value, with the per-item details and settings.
+
+    Attributes
+    ----------
+    task, split : str
+    n : int
+        Number of items scored.
+    n_failed : int
+        Items whose output could not be parsed.
+    n_correct : int
+        Items answered correctly (0 for AG, which has no right/wrong).
+    primary : str
+        The task's primary metric name (``result[result.primary]``).
+    settings : mapping
+        ``compat``, ``failed`` and, for AG, the model hashes.
+
+    Examples
+    --------
+    >>> r = score(["A", "B", "x"], "SA", references=["A", "C", "E"])
+    >>> round(r["accuracy"], 3), r.n, r.n_failed, r.primary
+    (0.333, 3, 1, 'macro_f1')
+    >>> r.recompute([0, 0])["accuracy"]
+    1.0
+    """
+
+    def __init__(self, *, task: str, split: str | None, metrics: Mapping[str, float],
+                 columns: Mapping[str, np.ndarray], aggregate: Callable[[Mapping], dict],
+                 items: Callable[[], tuple[ItemResult, ...]], primary: str,
+                 settings: Mapping[str, Any]):
+        self.task = task
+        self.split = split
+        self._metrics = dict(metrics)
+        self._columns = dict(columns)
+        self._aggregate = aggregate
+        self._items_factory = items
+        self._items: tuple[ItemResult, ...] | None = None
+        self.primary = primary
+        self.settings = MappingProxyType(dict(settings))
+        failed = self._columns["failed"]
+        correct = self._columns["correct"]
+        self.n = int(len(failed))
+        self.n_failed = int(failed.sum())
+        self.n_correct = int(np.sum((correct == 1) & ~failed))
+
+    # Mapping protocol ------------------------------------------------------
+    def __getitem__(self, key: str) -> float:
+        return self._metrics[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._metrics)
+
+    def __len__(self) -> int:
+        return len(self._metrics)
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{k}={v:.4f}" for k, v in self._metrics.items())
+        return f"ScoreResult({self.task}, n={self.n}, n_failed={self.n_failed}, {body})"
+
+    @property
+    def compat(self) -> str:
+        return self.settings["compat"]
+
+    @property
+    def failed(self) -> str:
+        return self.settings["failed"]
+
+    @property
+    def per_item(self) -> tuple[ItemResult, ...]:
+        """One :class:`ItemResult` per item, in reference order (built on first access)."""
+        if self._items is None:
+            self._items = self._items_factory()
+        return self._items
+
+    @property
+    def columns(self) -> Mapping[str, np.ndarray]:
+        """The per-item arrays the metrics aggregate (read-only views)."""
+        out = {}
+        for k, v in self._columns.items():
+            view = v.view()
+            view.flags.writeable = False
+            out[k] = view
+        return MappingProxyType(out)
+
+    def recompute(self, indices: Sequence[int] | np.ndarray) -> dict[str, float]:
+        """All metrics over the items at ``indices`` (repetition allowed).
+
+        Nothing is parsed or run again: AG reuses the stored per-item
+        BERTScore/BLEURT values.  ``recompute(range(result.n))`` equals
+        ``dict(result)``; a bootstrap resample is
+        ``recompute(rng.integers(0, result.n, result.n))``.
+
+        Parameters
+        ----------
+        indices : sequence of int or integer array
+            Positions in reference order.
+
+        Returns
+        -------
+        dict
+            Metric name -> value, same keys as the result.
+        """
+        idx = np.asarray(indices, dtype=np.int64)
+        if idx.ndim != 1:
+            raise ValueError("indices must be one-dimensional")
+        if len(idx) and (idx.min() < -self.n or idx.max() >= self.n):
+            raise IndexError(f"indices must lie in [0, {self.n})")
+        return self._aggregate({k: v[idx] for k, v in self._columns.items()})
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary: task, split, metrics, counts and settings."""
+        return {
+            "task": self.task,
+            "split": self.split,
+            "metrics": dict(self._metrics),
+            "primary": self.primary,
+            "n": self.n,
+            "n_failed": self.n_failed,
+            "settings": dict(self.settings),
+        }
+
+
+# --------------------------------------------------------------------------- alignment
+
+
+def _normalise_references(references: Any) -> list[dict]:
+    if isinstance(references, (str, bytes)):
+        raise TypeError("references must be a sequence of records or gold strings, not a string")
+    if type(references).__name__ == "DataFrame" and hasattr(references, "to_dict"):
+        references = references.to_dict("records")
+    out = []
+    for i, ref in enumerate(references):
+        if type(ref) is dict and "output" in ref:
+            out.append(ref)
+        elif isinstance(ref, str):
+            out.append({"output": ref})
+        elif isinstance(ref, Mapping):
+            if "output" not in ref:
+                raise ValueError(f"reference {i} has no 'output' field")
+            out.append(ref)
+        else:
+            raise TypeError(f"reference {i} must be a record (dict) or a gold string, "
+                            f"got {type(ref).__name__}")
+    return out
+
+
+def _show(ids: Sequence[str], limit: int = 5) -> str:
+    ids = list(ids)
+    more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
+    return ", ".join(map(repr, ids[:limit])) + more
+
+
+def _align(preds: list[dict], refs: list[dict]) -> list[str | None]:
+    """Predictions in reference order; by id when predictions carry ids, else by position."""
+    pred_ids = [p["id"] for p in preds]
+    with_ids = sum(i is not None for i in pred_ids)
+    if with_ids == 0:
+        if len(preds) != len(refs):
+            raise ValueError(f"{len(preds)} predictions for {len(refs)} references; without ids "
+                             "they are aligned by position and must be as many")
+        return [p["prediction"] for p in preds]
+    if with_ids != len(preds):
+        raise ValueError(f"{len(preds) - with_ids} of {len(preds)} predictions have no id; "
+                         "give every prediction an id or none")
+    ref_ids = [None if r.get("id") is None else str(r["id"]) for r in refs]
+    if pred_ids == ref_ids and len(set(ref_ids)) == len(ref_ids):
+        return [p["prediction"] for p in preds]  # already in reference order
+    if any(i is None for i in ref_ids):
+        raise ValueError("predictions carry ids but the references do not; pass the "
+                         "dataset records as references (or drop the ids to align by position)")
+    seen: dict[str, int] = {}
+    dups = []
+    for i in pred_ids:
+        if i in seen:
+            dups.append(i)
+        seen[i] = seen.get(i, 0) + 1
+    if dups:
+        raise ValueError(f"duplicate prediction ids: {_show(sorted(set(dups)))}")
+    ref_dups = sorted({i for i in ref_ids if ref_ids.count(i) > 1}) if len(set(ref_ids)) != \
+        len(ref_ids) else []
+    if ref_dups:
+        raise ValueError(f"duplicate reference ids: {_show(ref_dups)}")
+    by_id = {p["id"]: p["prediction"] for p in preds}
+    missing = [i for i in ref_ids if i not in by_id]
+    ref_set = set(ref_ids)
+    extra = [i for i in pred_ids if i not in ref_set]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing predictions for {len(missing)} ids: {_show(missing)}")
+        if extra:
+            parts.append(f"{len(extra)} predictions with unknown ids: {_show(extra)}")
+        raise ValueError("; ".join(parts))
+    return [by_id[i] for i in ref_ids]
+
+
+# --------------------------------------------------------------------------- families
+
+
+def _gold_letter(ref: Mapping) -> str:
+    return str(ref["output"]).strip()[:1].upper()
+
+
+def _options(ref: Mapping) -> list[str] | None:
+    opts = ref.get("options")
+    return list(opts) if opts else None
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if len(values) else 0.0
+
+
+def _classification(spec, preds, refs, compat, failed):
+    if spec.kind == "binary":
+        labels = ["no", "yes"]
+        gold = [str(r["output"]).strip().lower() for r in refs]
+        bad = sorted({g for g in gold if g not in labels})
+        if bad:
+            raise ValueError(f"{spec.code} gold outputs must be 'yes' or 'no', got {bad[:5]}")
+        if compat == "released":
+            parsed = [released.parse_yes_no(p) for p in preds]
+        else:
+            parsed = [parse(p, spec) for p in preds]
+    else:
+        labels = list(spec.labels)
+        gold = [_gold_letter(r) for r in refs]
+        if compat == "released":
+            labels = list(released.OPTION_LETTERS) if spec.kind == "multiclass" else labels
+            fn = released.parse_option if spec.kind == "multiclass" else released.parse_sr
+            parsed = [fn(p) for p in preds]
+        else:
+            parsed = [parse(p, spec, _options(r)) for p, r in zip(preds, refs)]
+        bad = sorted({g for g in gold if g not in labels})
+        if bad:
+            raise ValueError(f"{spec.code} gold outputs {bad[:5]} are not among {labels}")
+    t = classification.encode(gold, labels)
+    p = classification.encode(parsed, labels)
+    fail = p < 0
+    columns = {"y_true": t, "y_pred": p, "failed": fail, "correct": (t == p).astype(np.int8)}
+    exclude = failed == "exclude"
+
+    if spec.kind == "binary":
+        if compat == "released":
+            def agg(c):
+                return released.binary_from_codes(c["y_true"], c["y_pred"])
+        else:
+            def agg(c):
+                return classification.binary_from_codes(
+                    c["y_true"], c["y_pred"], exclude=c["failed"] if exclude else None)
+    elif spec.kind == "multiclass":
+        if compat == "released":
+            def agg(c):
+                return released.multiclass_from_codes(c["y_true"], c["y_pred"])
+        else:
+            k = len(labels)
+
+            def agg(c):
+                return classification.multiclass_from_codes(
+                    c["y_true"], c["y_pred"], k, exclude=c["failed"] if exclude else None)
+    else:  # pick (SR)
+        def agg(c):
+            hits = c["correct"][~c["failed"]] if exclude else c["correct"]
+            return {"hr@1": _mean(hits.astype(float))}
+    scores = columns["correct"].astype(float)
+    return columns, agg, parsed, gold, scores
+
+
+def _ranking(spec, preds, refs, compat, failed):
+    rels = []
+    for i, r in enumerate(refs):
+        rel = r.get("relevance")
+        if not rel:
+            raise ValueError(f"QPR reference {i} has no 'relevance' (the ESCI grade of every "
+                             "option); pass the dataset records, not gold strings")
+        rels.append(list(rel))
+    gold = [str(r["output"]) for r in refs]
+    if compat == "released":
+        pairs = [released.qpr_item(p, rel) for p, rel in zip(preds, rels)]
+        values = np.array([v for v, _ in pairs], dtype=float)
+        fail = np.array([s > 0 for _, s in pairs], dtype=bool)
+        parsed = [[piece[:1] for piece in (p or "").strip().split(",")] for p in preds]
+    else:
+        parsed = [parse(p, spec, _options(r) or [f"{chr(65 + j)}: " for j in range(len(rel))])
+                  for p, r, rel in zip(preds, refs, rels)]
+        values = np.array([query_ndcg(rel, pr) for rel, pr in zip(rels, parsed)], dtype=float)
+        fail = np.array([pr is None for pr in parsed], dtype=bool)
+    correct = (values >= 1.0 - 1e-9).astype(np.int8)
+    columns = {"ndcg": values, "failed": fail, "correct": correct}
+    exclude = failed == "exclude" and compat != "released"
+
+    def agg(c):
+        v = c["ndcg"][~c["failed"]] if exclude else c["ndcg"]
+        return {"ndcg": _mean(v)}
+
+    return columns, agg, parsed, gold, values
+
+
+def _extraction(spec, preds, refs, compat, failed, split):
+    gold_out = [r["output"] for r in refs]
+    if compat == "released":
+        ood = split in OOD_SPLITS
+        # The gold triples as a list when the records hold them (same content as `output`).
+        gold_src = [r["attributes"] if isinstance(r.get("attributes"), list) and r["attributes"]
+                    else r["output"] for r in refs]
+        rows = [released.ave_item(p, g, ood=ood) for p, g in zip(preds, gold_src)]
+        arr = np.array([r[:3] for r in rows], dtype=np.int64).reshape(-1, 3)
+        fail = np.array([r[3] for r in rows], dtype=bool)
+        columns = {"hits": arr[:, 0], "n_gold": arr[:, 1], "n_pred": arr[:, 2], "failed": fail,
+                   "correct": ((arr[:, 0] >= arr[:, 1]) & (arr[:, 1] > 0)).astype(np.int8)}
+
+        def agg(c):
+            return released.ave_from_counts(int(c["hits"].sum()), int(c["n_gold"].sum()),
+                                            int(c["n_pred"].sum()))
+
+        parsed = [released._load_list(p) for p in preds]
+        scores = np.where(arr[:, 1] > 0, arr[:, 0] / np.maximum(arr[:, 1], 1), 0.0)
+        return columns, agg, parsed, gold_out, scores
+    gold = [extraction.gold_triples(r) for r in refs]
+    parsed = [parse(p, spec) for p in preds]
+    counts = [extraction.ave_counts(g, p) for g, p in zip(gold, parsed)]
+    columns = {k: np.array([c[k] for c in counts], dtype=np.int64)
+               for k in extraction.COUNT_FIELDS}
+    columns["failed"] = np.array([p is None for p in parsed], dtype=bool)
+    good = columns["nv"] + columns["cv"]
+    columns["correct"] = ((good == columns["n"]) & ~columns["failed"]).astype(np.int8)
+    exclude = failed == "exclude"
+
+    def agg(c):
+        keep = ~c["failed"] if exclude else slice(None)
+        return extraction.ave_from_counts(**{k: int(c[k][keep].sum())
+                                             for k in extraction.COUNT_FIELDS})
+
+    scores = np.where(columns["n"] > 0, good / np.maximum(columns["n"], 1), 0.0)
+    return columns, agg, parsed, [[list(t) for t in g] for g in gold], scores
+
+
+_AG_OPTIONS = {"bertscore_model", "bertscore_layers", "rescale_with_baseline", "bleurt_checkpoint",
+               "batch_size", "device", "bleurt"}
+
+
+def _generation(spec, preds, refs, compat, failed, options):
+    from ecinstruct_eval.metrics import generation
+
+    gold = [str(r["output"]) for r in refs]
+    parsed = [parse(p, spec) for p in preds]
+    fail = np.array([p is None for p in parsed], dtype=bool)
+    # A failed (empty) answer is scored as the empty string: 0 BERTScore, the
+    # model's BLEURT for "" (what the released scorer computes too).
+    cands = [p or "" for p in parsed] if compat == "paper" else [(p or "").strip() for p in preds]
+    batch = options.get("batch_size")
+    bs, bs_hash = generation.bertscore(
+        cands, gold, model=options.get("bertscore_model"),
+        num_layers=options.get("bertscore_layers"),
+        rescale_with_baseline=bool(options.get("rescale_with_baseline", False)),
+        batch_size=batch or 64, device=options.get("device"))
+    columns = dict(bs)
+    settings = {"bertscore": bs_hash}
+    if options.get("bleurt", True):
+        columns["bleurt"], settings["bleurt"] = generation.bleurt(
+            cands, gold, checkpoint=options.get("bleurt_checkpoint"), batch_size=batch or 32,
+            device=options.get("device"))
+    columns["failed"] = fail
+    columns["correct"] = np.full(len(gold), -1, dtype=np.int8)
+    exclude = failed == "exclude"
+    keys = [k for k in columns if k not in ("failed", "correct")]
+
+    def agg(c):
+        keep = ~c["failed"] if exclude else slice(None)
+        return {k: _mean(c[k][keep]) for k in keys}
+
+    return columns, agg, parsed, gold, columns["bertscore_f1"], settings
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def score(predictions: Any, task: str | TaskSpec, references: Any = None, *,
+          split: str = "test", compat: str = "paper", **metric_options: Any) -> ScoreResult:
+    """Score model outputs on one ECInstruct task.
+
+    Parameters
+    ----------
+    predictions : sequence, mapping, pandas Series or path
+        Raw model outputs: a sequence of strings (``None`` allowed), a mapping
+        id -> string, a Series (index = ids unless a default ``RangeIndex``),
+        records ``{"id", "prediction"}``, or a JSONL/JSON file of them.
+        Aligned to the references by ``id`` when ids are given, else by position.
+    task : str
+        Task code, case-insensitive (``"SR"``).
+    references : sequence, optional
+        The split's records (dicts with at least ``output``; QPR needs
+        ``relevance``; ``options`` are used for parsing; a pandas DataFrame or
+        ``datasets.Dataset`` of them works too) or plain gold output strings.  Default: ``load_split(task, split)`` from ``$ECINSTRUCT_DATA``.
+    split : str
+        Split to load when ``references`` is None (also tells the released
+        AVE scorer whether the split is OOD).
+    compat : {"paper", "released"}
+        ``"paper"``: the paper's definitions (failed outputs count as wrong,
+        macro over the full label set, NDCG with the ideal gold ranking, F1* of
+        eq. 1).  ``"released"``: reproduce the authors' released scorer.
+    **metric_options
+        ``failed`` (``"wrong"``, default, or ``"exclude"``; paper mode only);
+        for AG: ``bertscore_model``, ``bertscore_layers``,
+        ``rescale_with_baseline``, ``bleurt_checkpoint``, ``bleurt`` (False to
+        skip BLEURT), ``batch_size``, ``device``.
+
+    Returns
+    -------
+    ScoreResult
+
+    Raises
+    ------
+    ValueError
+        Misaligned predictions (missing, extra or duplicate ids; wrong length),
+        a bad option value, or gold outputs outside the task's labels.
+    KeyError
+        Unknown task code.
+    ecinstruct_eval.data.DataNotFoundError
+        ``references`` is None and no dataset is configured.
+
+    Examples
+    --------
+    >>> r = score(["yes", "No.", ""], "PM", references=["yes", "no", "no"])
+    >>> r["accuracy"], r.n_failed
+    (0.6666666666666666, 1)
+    >>> score(["yes", "No.", ""], "PM", references=["yes", "no", "no"], failed="exclude")["accuracy"]
+    1.0
+    """
+    spec = get_task(task)
+    if compat not in COMPAT_MODES:
+        raise ValueError(f"compat must be one of {COMPAT_MODES}, got {compat!r}")
+    failed = metric_options.pop("failed", None)
+    if failed is not None and failed not in FAILED_MODES:
+        raise ValueError(f"failed must be one of {FAILED_MODES}, got {failed!r}")
+    if compat == "released":
+        if failed is not None:
+            raise ValueError("failed= applies to compat='paper'; the released scorer's own "
+                             "handling is fixed (dropped for option, SR and yes/no tasks)")
+        failed = "exclude" if spec.kind in ("multiclass", "binary", "pick") else "wrong"
+    failed = failed or "wrong"
+    unknown = set(metric_options) - (_AG_OPTIONS if spec.kind == "generation" else set())
+    if unknown:
+        raise TypeError(f"unknown metric option(s) for {spec.code}: {', '.join(sorted(unknown))}")
+
+    preds_in = read_predictions(predictions)
+    refs = _normalise_references(load_split(spec.code, split) if references is None
+                                 else references)
+    preds = _align(preds_in, refs)
+    ids = [None if r.get("id") is None else str(r["id"]) for r in refs]
+
+    settings: dict[str, Any] = {"compat": compat, "failed": failed}
+    if spec.kind in ("multiclass", "binary", "pick"):
+        columns, agg, parsed, gold, scores = _classification(spec, preds, refs, compat, failed)
+    elif spec.kind == "ranking":
+        columns, agg, parsed, gold, scores = _ranking(spec, preds, refs, compat, failed)
+    elif spec.kind == "extraction":
+        columns, agg, parsed, gold, scores = _extraction(spec, preds, refs, compat, failed, split)
+    else:
+        columns, agg, parsed, gold, scores, extra = _generation(
+            spec, preds, refs, compat, failed, metric_options)
+        settings.update(extra)
+
+    def items() -> tuple[ItemResult, ...]:
+        fail, corr = columns["failed"], columns["correct"]
+        return tuple(
+            ItemResult(ids[i], preds[i], parsed[i], gold[i],
+                       None if corr[i] < 0 else bool(corr[i]) and not fail[i], bool(fail[i]),
+                       float(scores[i]))
+            for i in range(len(refs)))
+
+    return ScoreResult(task=spec.code, split=split, metrics=agg(columns), columns=columns, aggregate=agg, items=items,
+                       primary=spec.primary_metric, settings=settings)
+
+
+def result_to_json(result: ScoreResult) -> str:
+    """The result summary as a JSON string (sorted keys, 2-space indent)."""
+    return json.dumps(result.to_dict(), indent=2, sort_keys=True)

@@ -1,0 +1,1 @@
+"""Reference data of the leaderboard (the paper's tables, the results JSON Schema)."""

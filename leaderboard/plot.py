@@ -1,0 +1,85 @@
+"""Bar chart of the per-task primary metric of chosen models (matplotlib, Agg).
+
+Examples
+--------
+>>> fig = plot_results([], setting="IND", paper_models=["eCeLLM-L", "GPT-4 Turbo"])  # doctest: +SKIP
+>>> fig.savefig("board.png")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+from leaderboard.reference import SETTING_SPLIT, paper_table
+from leaderboard.results import model_name
+
+__all__ = ["plot_results", "save_plot"]
+
+
+def plot_results(
+    results: Sequence[Mapping],
+    *,
+    setting: str = "IND",
+    paper_models: Sequence[str] = (),
+    title: str | None = None,
+):
+    """Grouped bars: one group per task, one bar per model; CIs as error bars.
+
+    Parameters
+    ----------
+    results : sequence of results documents
+    setting : {"IND", "OOD"}
+    paper_models : names of the paper's rows to draw beside the submissions
+        (e.g. ``["eCeLLM-L", "GPT-4 Turbo"]``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.figure import Figure
+
+    setting = setting.upper()
+    ref = paper_table(setting)
+    split = SETTING_SPLIT[setting]
+    series = []  # (label, values, (lo_err, hi_err) or None)
+    for name in paper_models:
+        row = ref.row(name)
+        series.append((f"{name} (paper)", list(row.values), None))
+    for doc in results:
+        vals, lo, hi = [], [], []
+        for task in ref.columns:
+            e = doc.get("results", {}).get(task, {}).get(split)
+            m = e["metrics"].get(e["primary_metric"], {}) if e else {}
+            v = m.get("value")
+            vals.append(float("nan") if v is None else v)
+            lo.append(0.0 if v is None or m.get("ci_low") is None else max(0.0, v - m["ci_low"]))
+            hi.append(0.0 if v is None or m.get("ci_high") is None else max(0.0, m["ci_high"] - v))
+        series.append((model_name(doc), vals, (lo, hi)))
+
+    n_cols = len(ref.columns)
+    fig = Figure(figsize=(max(6.0, 1.1 * n_cols + 2), 4.2), dpi=100)
+    ax = fig.add_subplot(1, 1, 1)
+    width = 0.8 / max(1, len(series))
+    for k, (label, vals, err) in enumerate(series):
+        xs = [i - 0.4 + width * (k + 0.5) for i in range(n_cols)]
+        ax.bar(xs, vals, width=width, label=label,
+               yerr=None if err is None else [err[0], err[1]], capsize=2 if err else 0)
+    ax.set_xticks(range(n_cols))
+    ax.set_xticklabels([f"{c}\n{m}" for c, m in zip(ref.columns, ref.metrics)], fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("primary metric")
+    ax.set_title(title or f"ECInstruct {setting} ({split}), primary metric per task")
+    if series:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def save_plot(fig, path: str | os.PathLike) -> None:
+    """Save as PNG without the software tag, so the bytes depend only on the figure."""
+    fig.savefig(path, format="png", metadata={"Software": None})

@@ -1,0 +1,394 @@
+"""The leaderboard table in the shape of the paper's Tables 3 (IND) and 4 (OOD).
+
+Rows are the paper's reported models (with the table they come from) and the
+scored submissions; columns are the primary metric of each task.  The best
+value per column is marked (bold), the best paper baseline underlined, and
+the improvement row is recomputed from the paper's rows as the paper does.
+Submissions whose difference from the best submission in a column is not
+significant (paired bootstrap) are marked ``≈``.
+
+Examples
+--------
+>>> board = build_board([], setting="IND", order="paper")
+>>> board.columns[:3], board.rows[0].model
+(('AVE', 'PRP', 'PM'), 'GPT-4 Turbo')
+>>> print(render_markdown([board]).splitlines()[2][:40])
+| Model | Source | AVE<br>F1* | PRP<br>m
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ecinstruct_eval.tasks import TASKS
+from leaderboard.compare import paired_test
+from leaderboard.reference import SETTING_SPLIT, improvement, paper_source, paper_table
+from leaderboard.results import model_name
+
+__all__ = ["Board", "Cell", "Row", "build_board", "render", "render_csv", "render_html",
+           "render_markdown"]
+
+FORMATS = ("md", "html", "csv")
+
+
+@dataclass
+class Cell:
+    value: float | None
+    ci: tuple[float, float] | None = None
+    best: bool = False
+    best_baseline: bool = False
+    not_significant: bool = False
+
+
+@dataclass
+class Row:
+    model: str
+    kind: str  # "baseline", "eCeLLM" (paper rows) or "submission"
+    source: str
+    cells: list[Cell]
+    compat: str = ""
+
+    @property
+    def mean(self) -> float | None:
+        vals = [c.value for c in self.cells if c.value is not None]
+        return sum(vals) / len(vals) if vals else None
+
+    @property
+    def complete(self) -> bool:
+        return all(c.value is not None for c in self.cells)
+
+
+@dataclass
+class Board:
+    setting: str
+    split: str
+    table: str
+    caption: str
+    columns: tuple[str, ...]
+    metrics: tuple[str, ...]
+    rows: list[Row]
+    improvement: tuple[float, ...] | None = None
+    improvement_avg: float | None = None
+    footnotes: list[str] = field(default_factory=list)
+
+
+def _entry(doc: Mapping, task: str, split: str) -> Mapping | None:
+    return doc.get("results", {}).get(task, {}).get(split)
+
+
+def build_board(
+    results: Sequence[Mapping],
+    *,
+    setting: str = "IND",
+    include_paper: bool = True,
+    order: str = "rank",
+    alpha: float = 0.05,
+    names: Sequence[str] | None = None,
+) -> Board:
+    """Assemble one table (``setting`` ``"IND"`` = Table 3 shape, ``"OOD"`` = Table 4).
+
+    Parameters
+    ----------
+    results : sequence of results documents
+        As written by ``ecinstruct leaderboard score``.
+    include_paper : bool
+        Add the paper's reported rows and its improvement row.
+    order : {"rank", "paper"}
+        ``"rank"``: rows with every column first, by mean primary metric
+        (descending); ``"paper"``: the paper's rows in its order, then the
+        submissions by mean.
+    alpha : float
+        Significance level of the paired bootstrap marks.
+    """
+    setting = setting.upper()
+    if setting not in SETTING_SPLIT:
+        raise ValueError(f"setting must be one of {sorted(SETTING_SPLIT)}, got {setting!r}")
+    if order not in ("rank", "paper"):
+        raise ValueError(f"order must be 'rank' or 'paper', got {order!r}")
+    ref = paper_table(setting)
+    split = SETTING_SPLIT[setting]
+    columns, metrics = ref.columns, ref.metrics
+    rows: list[Row] = []
+    if include_paper:
+        for r in ref.rows:
+            rows.append(Row(r.model, r.kind, ref.table, [Cell(v) for v in r.values]))
+    subs: list[Row] = []
+    for i, doc in enumerate(results):
+        name = names[i] if names else model_name(doc, f"submission {i + 1}")
+        cells = []
+        for task in columns:
+            e = _entry(doc, task, split)
+            if not e:
+                cells.append(Cell(None))
+                continue
+            m = e["metrics"].get(e["primary_metric"], {})
+            lo, hi = m.get("ci_low"), m.get("ci_high")
+            cells.append(Cell(m.get("value"), (lo, hi) if lo is not None and hi is not None else None))
+        compat = doc.get("evaluator", {}).get("compat", "")
+        subs.append(Row(name, "submission", doc.get("submission", {}).get("file", "results"), cells, compat))
+
+    all_rows = rows + subs
+    for j in range(len(columns)):
+        vals = [r.cells[j].value for r in all_rows if r.cells[j].value is not None]
+        if vals:
+            top = max(vals)
+            for r in all_rows:
+                if r.cells[j].value is not None and math.isclose(r.cells[j].value, top, abs_tol=1e-12):
+                    r.cells[j].best = True
+        bvals = [r.cells[j].value for r in rows if r.kind == "baseline"]
+        if bvals:
+            btop = max(bvals)
+            for r in rows:
+                if r.kind == "baseline" and math.isclose(r.cells[j].value, btop, abs_tol=1e-12):
+                    r.cells[j].best_baseline = True
+    footnotes = []
+    if len(subs) > 1:
+        n_marked = _mark_not_significant(subs, list(results), columns, split, alpha)
+        if n_marked:
+            footnotes.append(
+                f"≈ : not significantly different from the best submission in its column "
+                f"(paired bootstrap over test items, p ≥ {alpha:g})."
+            )
+
+    def key_mean(r: Row) -> float:
+        return -(r.mean if r.mean is not None else -math.inf)
+
+    if order == "rank":
+        all_rows = sorted(all_rows, key=lambda r: (not r.complete, key_mean(r)))
+    else:
+        all_rows = rows + sorted(subs, key=lambda r: (not r.complete, key_mean(r)))
+
+    per = avg = None
+    if include_paper:
+        per, avg = improvement(ref)
+        printed = dict(zip(columns, ref.improvement_printed))
+        diffs = [c for c, v in zip(columns, per) if abs(round(v, 1) - printed[c]) > 0.05]
+        footnotes.append(
+            f"Paper rows: {ref.table} of {paper_source()}. Improvement: best eCeLLM row over the "
+            "best baseline row per column, in % (recomputed from the rows)."
+        )
+        if diffs or abs(round(avg, 1) - ref.improvement_avg_printed) > 0.05:
+            shown = ", ".join(f"{c} {printed[c]:.1f}" for c in diffs)
+            footnotes.append(
+                f"The paper prints {shown} and avg {ref.improvement_avg_printed:.1f}; its own rows "
+                f"give the values shown. {ref.note}".strip()
+            )
+    compats = sorted({r.compat for r in subs if r.compat})
+    if "released" in compats:
+        footnotes.append("Submissions scored with compat='released' drop unparseable outputs; "
+                         "they are not comparable to the paper's rows.")
+    return Board(setting, split, ref.table, ref.caption, columns, metrics, all_rows, per, avg, footnotes)
+
+
+def _mark_not_significant(subs, docs, columns, split, alpha) -> int:
+    marked = 0
+    for j, task in enumerate(columns):
+        cand = [(r, d) for r, d in zip(subs, docs) if r.cells[j].value is not None]
+        if len(cand) < 2:
+            continue
+        best_r, best_d = max(cand, key=lambda rd: rd[0].cells[j].value)
+        eb = _entry(best_d, task, split)
+        for r, d in cand:
+            if r is best_r:
+                continue
+            e = _entry(d, task, split)
+            if (
+                not e.get("bootstrap_primary")
+                or e.get("ids_sha256") != eb.get("ids_sha256")
+                or len(e["bootstrap_primary"]) != len(eb.get("bootstrap_primary") or [])
+                or d.get("bootstrap", {}).get("seed") != best_d.get("bootstrap", {}).get("seed")
+            ):
+                continue
+            _, _, p = paired_test(eb["bootstrap_primary"], e["bootstrap_primary"], confidence=1 - alpha)
+            if not p < alpha:
+                r.cells[j].not_significant = True
+                best_r.cells[j].not_significant = True
+                marked += 1
+    return marked
+
+
+def _fmt(v: float | None) -> str:
+    return "–" if v is None else f"{v:.3f}"
+
+
+def _label(kind: str) -> str:
+    return {"baseline": "paper baseline", "eCeLLM": "paper eCeLLM"}.get(kind, kind)
+
+
+# ----------------------------------------------------------------------------- markdown
+
+
+def render_markdown(boards: Sequence[Board], *, ci: bool = False) -> str:
+    """Markdown tables; ``**best**``, ``<u>best baseline</u>``, ``≈`` not significant."""
+    out = []
+    for b in boards:
+        out.append(f"### {b.table} shape: {b.caption} ({b.setting}, split `{b.split}`)")
+        out.append("")
+        head = ["Model", "Source"] + [f"{c}<br>{m}" for c, m in zip(b.columns, b.metrics)] + ["mean"]
+        out.append("| " + " | ".join(head) + " |")
+        out.append("|" + "---|" * 2 + "---:|" * (len(b.columns) + 1))
+        for r in b.rows:
+            cells = []
+            for c in r.cells:
+                s = _fmt(c.value)
+                if ci and c.ci:
+                    s += f" ({c.ci[0]:.3f}–{c.ci[1]:.3f})"
+                if c.best_baseline:
+                    s = f"<u>{s}</u>"
+                if c.best:
+                    s = f"**{s}**"
+                if c.not_significant:
+                    s += " ≈"
+                cells.append(s)
+            src = r.source if r.kind != "submission" else f"submission ({r.compat or 'paper'})"
+            out.append("| " + " | ".join([_md_escape(r.model), _md_escape(src)] + cells + [_fmt(r.mean)]) + " |")
+        if b.improvement is not None:
+            vals = [f"{v:.1f}" for v in b.improvement]
+            out.append(f"| improvement (%, avg: {b.improvement_avg:.1f}) | {b.table} | " + " | ".join(vals) + " | |")
+        out.append("")
+        for f in b.footnotes:
+            out.append(f"- {f}")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _md_escape(s: str) -> str:
+    return s.replace("|", "\\|").replace("<", "&lt;")
+
+
+# ----------------------------------------------------------------------------- csv
+
+
+def render_csv(boards: Sequence[Board]) -> str:
+    """One CSV for all boards: a ``setting`` column, values and CI bounds per task."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    tasks = [t for t in TASKS if any(t in b.columns for b in boards)]
+    w.writerow(["setting", "split", "model", "kind", "source", "mean"]
+               + [x for t in tasks for x in (t, f"{t}_ci_low", f"{t}_ci_high")])
+    for b in boards:
+        for r in b.rows:
+            vals = []
+            for t in tasks:
+                c = r.cells[b.columns.index(t)] if t in b.columns else Cell(None)
+                vals += ["" if c.value is None else f"{c.value:.6g}",
+                         "" if not c.ci else f"{c.ci[0]:.6g}", "" if not c.ci else f"{c.ci[1]:.6g}"]
+            src = r.source if r.kind != "submission" else f"{r.source} ({r.compat or 'paper'})"
+            w.writerow([b.setting, b.split, r.model, r.kind, src,
+                        "" if r.mean is None else f"{r.mean:.6g}"] + vals)
+        if b.improvement is not None:
+            vals = []
+            for t in tasks:
+                v = b.improvement[b.columns.index(t)] if t in b.columns else None
+                vals += ["" if v is None else f"{v:.1f}", "", ""]
+            w.writerow([b.setting, b.split, "improvement (%)", "improvement", b.table,
+                        f"{b.improvement_avg:.1f}"] + vals)
+    return buf.getvalue()
+
+
+# ----------------------------------------------------------------------------- html
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#222}
+table.board{border-collapse:collapse;margin-bottom:.5em;font-size:14px}
+.board th,.board td{border:1px solid #ccc;padding:4px 8px;text-align:right}
+.board th{background:#f3f3f3;cursor:pointer;user-select:none}
+.board th[aria-sort=descending]::after{content:" \\25BC"}
+.board th[aria-sort=ascending]::after{content:" \\25B2"}
+.board td.model,.board td.src,.board th.model{text-align:left}
+.board tr.submission td{background:#eef6ff}
+.board td.best{font-weight:bold}
+.board td.bestbase{text-decoration:underline}
+.board tfoot td{font-style:italic;background:#fafafa}
+.ns::after{content:" \\2248"}
+.foot{font-size:12px;color:#555;max-width:70em}
+"""
+
+_JS = """
+(function(){
+  function val(td){var v=td.getAttribute('data-value');
+    if(v===null){return td.textContent.trim().toLowerCase();}
+    return v===''?null:parseFloat(v);}
+  function sortTable(table,col,dir){
+    var tbody=table.tBodies[0];var rows=Array.prototype.slice.call(tbody.rows);
+    rows.sort(function(a,b){var x=val(a.cells[col]),y=val(b.cells[col]);
+      if(x===null&&y===null)return 0; if(x===null)return 1; if(y===null)return -1;
+      if(x<y)return dir==='ascending'?-1:1; if(x>y)return dir==='ascending'?1:-1; return 0;});
+    rows.forEach(function(r){tbody.appendChild(r);});
+    Array.prototype.forEach.call(table.tHead.rows[0].cells,function(th,i){
+      if(i===col){th.setAttribute('aria-sort',dir);}else{th.removeAttribute('aria-sort');}});
+  }
+  window.sortBoard=sortTable;
+  Array.prototype.forEach.call(document.querySelectorAll('table.board'),function(table){
+    Array.prototype.forEach.call(table.tHead.rows[0].cells,function(th,i){
+      th.addEventListener('click',function(){
+        var numeric=th.getAttribute('data-type')==='number';
+        var cur=th.getAttribute('aria-sort');
+        var dir=cur?(cur==='descending'?'ascending':'descending'):(numeric?'descending':'ascending');
+        sortTable(table,i,dir);});});});
+  // Deep link: #sort=IND:SR or #sort=OOD:mean:ascending
+  var m=/sort=([A-Za-z]+):([^:&]+)(?::(ascending|descending))?/.exec(location.hash);
+  if(m){var t=document.getElementById('board-'+m[1].toUpperCase());
+    if(t){Array.prototype.forEach.call(t.tHead.rows[0].cells,function(th,i){
+      if(th.getAttribute('data-col')===m[2]){sortTable(t,i,m[3]||'descending');}});}}
+})();
+"""
+
+
+def render_html(boards: Sequence[Board], *, title: str = "ECInstruct leaderboard") -> str:
+    """One self-contained HTML page (inline CSS and JS, no network); click a header to sort."""
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{e(title)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{e(title)}</h1>",
+    ]
+    for b in boards:
+        parts.append(f"<h2>{e(b.table)} shape: {e(b.caption)} ({e(b.setting)}, split <code>{e(b.split)}</code>)</h2>")
+        parts.append(f'<table class="board" id="board-{e(b.setting)}"><thead><tr>')
+        parts.append('<th class="model" data-col="model" data-type="text">Model</th>')
+        parts.append('<th class="model" data-col="source" data-type="text">Source</th>')
+        for c, m in zip(b.columns, b.metrics):
+            parts.append(f'<th data-col="{e(c)}" data-type="number" title="{e(m)}">{e(c)}<br><small>{e(m)}</small></th>')
+        parts.append('<th data-col="mean" data-type="number">mean</th></tr></thead><tbody>')
+        for r in b.rows:
+            src = r.source if r.kind != "submission" else f"submission ({r.compat or 'paper'})"
+            parts.append(f'<tr class="{e(r.kind)}" data-model="{e(r.model)}">'
+                         f'<td class="model">{e(r.model)}</td><td class="src">{e(src)}</td>')
+            for c in r.cells:
+                cls = [k for k, on in (("best", c.best), ("bestbase", c.best_baseline),
+                                       ("ns", c.not_significant)) if on]
+                tip = f' title="95% CI {c.ci[0]:.3f}–{c.ci[1]:.3f}"' if c.ci else ""
+                dv = "" if c.value is None else repr(float(c.value))
+                parts.append(f'<td class="{" ".join(cls)}" data-value="{dv}"{tip}>{_fmt(c.value)}</td>')
+            mv = "" if r.mean is None else repr(float(r.mean))
+            parts.append(f'<td data-value="{mv}">{_fmt(r.mean)}</td></tr>')
+        parts.append("</tbody>")
+        if b.improvement is not None:
+            parts.append(f'<tfoot><tr><td class="model">improvement (%, avg: {b.improvement_avg:.1f})</td>'
+                         f'<td class="src">{e(b.table)}</td>')
+            parts += [f"<td>{v:.1f}</td>" for v in b.improvement]
+            parts.append("<td></td></tr></tfoot>")
+        parts.append("</table>")
+        notes = ["<b>bold</b>: best in column; <u>underlined</u>: best paper baseline."] + [e(f) for f in b.footnotes]
+        parts.append('<div class="foot">' + "<br>".join(notes) + "</div>")
+    parts.append(f"<script>{_JS}</script></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def render(boards: Sequence[Board], fmt: str, **kw) -> str:
+    """Render ``boards`` as ``"md"``, ``"html"`` or ``"csv"``."""
+    if fmt == "md":
+        return render_markdown(boards, **kw)
+    if fmt == "html":
+        return render_html(boards, **kw)
+    if fmt == "csv":
+        return render_csv(boards)
+    raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")

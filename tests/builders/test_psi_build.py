@@ -1,0 +1,43 @@
+"""PSI: ESCI substitutes are yes, exact/complement/irrelevant are no (Appendix A.3.2)."""
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from builders.core import BuildConfig, TaskReport
+from builders.readers import esci
+from builders.tasks import mpc, psi
+
+SOURCES = Path(__file__).resolve().parents[2] / "samples" / "sources"
+
+
+def test_labels_follow_the_esci_grade_and_are_reported():
+    report = TaskReport("PSI")
+    splits = psi.build(BuildConfig(sources=SOURCES, out=Path("unused")), report)
+    labels = {r["example_id"]: r["esci_label"] for r in pq.read_table(SOURCES / "esci" / esci.EXAMPLES_FILE).to_pylist()}
+    seen = set()
+    for exs in splits.values():
+        for ex in exs:
+            grade = labels[int(ex.source_ids[0])]
+            assert ex.output == ("yes" if grade == "S" else "no")
+            assert ex.options == []
+            assert ex.input.startswith("Query: ") and "\nProduct: " in ex.input
+            seen.add(grade)
+    assert seen == {"E", "S", "C", "I"}
+    for split, exs in splits.items():
+        assert report.labels[split] == {
+            k: v for k, v in {"no": sum(e.output == "no" for e in exs),
+                              "yes": sum(e.output == "yes" for e in exs)}.items() if v
+        }
+
+
+def test_same_pairs_as_mpc():
+    cfg = BuildConfig(sources=SOURCES, out=Path("unused"))
+    p = psi.build(cfg, TaskReport("PSI"))
+    m = mpc.build(cfg, TaskReport("MPC"))
+    for split in p:
+        assert sorted(e.source_ids[0] for e in p[split]) == sorted(e.source_ids[0] for e in m[split])
+
+
+def test_label_of():
+    assert [psi.label_of(g) for g in "ESCI"] == ["no", "yes", "no", "no"]

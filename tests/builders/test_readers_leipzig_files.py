@@ -1,0 +1,67 @@
+"""Leipzig Amazon-GoogleProducts reader on the real bundled files and on broken copies."""
+
+from pathlib import Path
+
+import pytest
+
+from builders.core import TaskReport
+from builders.readers import leipzig
+
+SRC = Path(__file__).resolve().parents[2] / "samples" / "sources" / "amazon_google"
+
+
+def test_reads_the_real_files():
+    r = TaskReport("PM")
+    amazon = leipzig.read_catalogue(SRC / "Amazon.csv", r)
+    google = leipzig.read_catalogue(SRC / "GoogleProducts.csv", r)
+    mapping = leipzig.read_mapping(leipzig.mapping_path(SRC), r)
+    assert (len(amazon), len(google), len(mapping)) == (1363, 3226, 1300)
+    assert r.rows_read == {"Amazon.csv": 1363, "GoogleProducts.csv": 3226,
+                           "Amzon_GoogleProducts_perfectMapping.csv": 1300}
+    assert r.dropped == {}
+    p = amazon["b00027eqmy"]
+    assert (p.title, p.description, p.manufacturer, p.price) == ("omniweb 5.0", "", "omni group", "29.99")
+    g = google["http://www.google.com/base/feeds/snippets/11125907881740407428"]
+    assert g.title == "learning quickbooks 2007" and g.price == "38.99"
+    # CRLF line ends never leak into values
+    assert not any("\r" in v for prod in amazon.values() for v in vars(prod).values())
+    assert all(a in amazon for a, _ in mapping[:10])
+
+
+def test_latin1_and_misspelled_and_corrected_mapping_names(tmp_path):
+    (tmp_path / "Amazon_GoogleProducts_perfectMapping.csv").write_bytes(b'"idAmazon","idGoogleBase"\r\n"a","g"\r\n')
+    assert leipzig.mapping_path(tmp_path).name == "Amazon_GoogleProducts_perfectMapping.csv"
+    (tmp_path / "Amazon.csv").write_bytes(
+        '"id","title","description","manufacturer","price"\r\n"x1","caf\xe9 d\xe9cor","two\r\nlines","m",1\r\n'.encode("latin-1")
+    )
+    r = TaskReport("PM")
+    p = leipzig.read_catalogue(tmp_path / "Amazon.csv", r)["x1"]
+    assert p.title == "café décor" and p.description == "two\r\nlines"
+
+
+def test_malformed_rows_are_counted_not_fatal(tmp_path):
+    path = tmp_path / "GoogleProducts.csv"
+    path.write_bytes(
+        b'"id","name","description","manufacturer","price"\r\n'
+        b'"g1","ok","d","m","1"\r\n'
+        b'"g2","too","many","fields","1","extra"\r\n'
+        b'"","no id","d","m","1"\r\n'
+        b'"g1","repeat","d","m","1"\r\n'
+    )
+    r = TaskReport("PM")
+    out = leipzig.read_catalogue(path, r)
+    assert list(out) == ["g1"] and out["g1"].title == "ok"
+    assert r.rows_read == {"GoogleProducts.csv": 4}
+    assert r.dropped == {"GoogleProducts.csv: wrong number of fields": 1,
+                         "GoogleProducts.csv: missing id": 1,
+                         "GoogleProducts.csv: repeated id": 1}
+
+
+def test_missing_file_and_bad_header_are_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="Amzon_GoogleProducts_perfectMapping.csv"):
+        leipzig.mapping_path(tmp_path)
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "Amazon.csv")):
+        leipzig.read_catalogue(tmp_path / "Amazon.csv", TaskReport("PM"))
+    (tmp_path / "Amazon.csv").write_text('"id","name"\r\n', encoding="latin-1")
+    with pytest.raises(ValueError, match="unexpected header"):
+        leipzig.read_catalogue(tmp_path / "Amazon.csv", TaskReport("PM"))

@@ -1,0 +1,110 @@
+"""Readers of Amazon Review 2018 / 2014 and MAVE: real formats, streaming, malformed lines counted."""
+
+import gzip
+import json
+
+from _review_samples import SOURCES
+
+from builders.core import TaskReport
+from builders.readers import amazon_review_2014 as ar14
+from builders.readers import amazon_review_2018 as ar18
+from builders.readers import mave
+
+
+def test_real_2018_metadata_streams_with_all_fields():
+    path = SOURCES / "amazon_review_2018/meta/all_category/meta_Gift_Cards.json.gz"
+    report = TaskReport("X")
+    first = next(ar18.iter_meta(path, report))
+    assert first["asin"] == "B001BKEWF2"
+    assert {"title", "brand", "category", "description", "feature", "also_buy", "also_view", "similar_item"} <= set(first)
+    assert sum(1 for _ in ar18.iter_meta(path, report)) == 1547
+
+
+def test_real_5core_reviews_and_ratings_csv():
+    report = TaskReport("X")
+    reviews = list(ar18.iter_reviews(SOURCES / "amazon_review_2018/review_5core/Gift_Cards_5.json.gz", report))
+    assert len(reviews) == 2972
+    r = reviews[0]
+    assert (r.user, r.item, r.rating, r.time) == ("A31UBHTUUIFJUT", "B004LLIKVU", 5.0, 1529193600)
+    assert r.text == "Another great gift."
+    ratings = list(ar18.iter_interactions(SOURCES / "amazon_review_2018/rating/all_category/Magazine_Subscriptions.csv", report))
+    assert len(ratings) == 546
+    assert ratings[0] == ar18.Interaction("AH2IFH762VY5U", "B00005N7P0", 5.0, 1005177600, "")
+
+
+def test_malformed_review_lines_are_counted_not_fatal(tmp_path):
+    good = {"overall": 4.0, "reviewerID": "U1", "asin": "I1", "unixReviewTime": 5, "reviewText": "ok"}
+    lines = [json.dumps(good), "{not json", json.dumps({**good, "overall": 9}), json.dumps({**good, "asin": None}),
+             "\udcff broken", json.dumps({k: v for k, v in good.items() if k != "reviewText"}), ""]
+    path = tmp_path / "Cat.json.gz"
+    with gzip.open(path, "wt", encoding="utf-8", errors="surrogateescape") as f:
+        f.write("\n".join(lines) + "\n")
+    report = TaskReport("X")
+    out = list(ar18.iter_reviews(path, report))
+    assert [r.text for r in out] == ["ok", ""]
+    assert report.dropped == {"Cat.json.gz: malformed line": 1, "Cat.json.gz: bad encoding": 1,
+                              "Cat.json.gz: review without user/item/rating/time": 2}
+
+
+def test_ratings_csv_bad_rows_counted(tmp_path):
+    path = tmp_path / "Cat.csv"
+    path.write_text("I1,U1,5.0,100\nI2,U2,five,100\nI3,U3\nI4,U4,3.0,200\n", encoding="utf-8")
+    report = TaskReport("X")
+    assert [r.item for r in ar18.iter_ratings(path, report)] == ["I1", "I4"]
+    assert report.dropped == {"Cat.csv: malformed line": 2}
+
+
+def test_similar_item_html_table_gives_asins():
+    html = ('<tr><th><a class="a-link-normal" href="/Foo-Saw/dp/B000000001/ref=psdc_1">x</a></th>'
+            '<th><a href="/dp/B000000002/ref=x">y</a><a href="/Foo-Saw/dp/B000000001/ref=z">x</a></th></tr>')
+    assert ar18.similar_item_asins(html) == ["B000000001", "B000000002"]
+    assert ar18.similar_item_asins("") == []
+    assert ar18.similar_item_asins(["B1", "B2"]) == ["B1", "B2"]
+
+
+def test_2014_metadata_is_python_literal_and_never_evaluated(tmp_path):
+    path = tmp_path / "meta_Tools.json.gz"
+    lines = [
+        repr({"asin": "A1", "title": "Drill", "brand": "X", "categories": [["Tools", "Power"]],
+              "related": {"also_bought": ["A2"], "also_viewed": ["A3"], "bought_together": ["A4"]}}),
+        "__import__('os').system('touch " + str(tmp_path / "pwned") + "')",
+        "{'asin': 'A2', 'title': 'Saw'",
+        repr({"asin": "A5", "title": "Hammer"}),
+    ]
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    report = TaskReport("X")
+    metas = list(ar14.iter_meta(path, report))
+    assert [m["asin"] for m in metas] == ["A1", "A5"]
+    assert not (tmp_path / "pwned").exists()
+    assert report.dropped == {"meta_Tools.json.gz: malformed line": 2}
+    shaped = ar14.to_2018_shape(metas[0])
+    assert shaped["category"] == ["Tools", "Power"]
+    assert shaped["also_buy"] == ["A2", "A4"] and shaped["also_view"] == ["A3"]
+    assert [m["asin"] for m in ar14.iter_meta(path, None, wanted={"A5"})] == ["A5"]
+
+
+def test_mave_schema_violations_are_counted(tmp_path):
+    good = {"id": "P1", "category": "Scarves", "paragraphs": [{"text": "Wool scarf", "source": "title"}],
+            "attributes": [{"key": "Material", "evidences": [{"value": "Wool", "pid": 0, "begin": 0, "end": 4}]}]}
+    bad_pid = json.loads(json.dumps(good))
+    bad_pid["attributes"][0]["evidences"][0]["pid"] = 3
+    path = tmp_path / "mave_positives.jsonl"
+    path.write_text("\n".join([json.dumps(good), json.dumps(bad_pid), json.dumps({"id": "P2"}), "nope"]) + "\n")
+    report = TaskReport("X")
+    assert [p["id"] for p in mave.iter_products(path, report)] == ["P1"]
+    assert report.dropped == {
+        "mave_positives.jsonl: evidence pid out of range": 1,
+        "mave_positives.jsonl: bad paragraphs": 1,
+        "mave_positives.jsonl: malformed line": 1,
+    }
+
+
+def test_bundled_mave_fixture_follows_the_schema():
+    report = TaskReport("X")
+    n = sum(1 for _ in mave.iter_products(SOURCES / "mave" / "mave_positives.jsonl", report))
+    assert n == 900 and report.dropped == {}
+    for p in mave.iter_products(SOURCES / "mave" / "mave_positives.jsonl", None):
+        for a in p["attributes"]:
+            for e in a["evidences"]:
+                assert p["paragraphs"][e["pid"]]["text"][e["begin"]:e["end"]] == e["value"]

@@ -1,0 +1,191 @@
+"""One test per parsing rule, on raw strings as models write them."""
+
+import pytest
+
+from ecinstruct_eval import parse
+from ecinstruct_eval.parsing import normalize, split_options, strip_echo
+
+PRP = [
+    "A: Users who buy product 1 may also buy product 2.",
+    "B: Users who view product 1 may also view product 2.",
+    "C: The product 1 is similar with the product 2.",
+]
+SR = [f"{chr(65 + i)}: Product number {i} with a long title. Electronics." for i in range(20)]
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "B",
+        "B: Users who view product 1 may also view product 2.",
+        "Answer: B",
+        "The answer is (B).",
+        "**B**",
+        "Users who view product 1 may also view product 2.",
+        "b",
+        "(B)",
+        "B.",
+        "Option B",
+        "The correct option is B: users who view product 1 may also view product 2",
+        "### Response:\nB",
+        "[INST] Pick one. [/INST] B</s>",
+        "B\n\n### Instruction: next task",
+    ],
+)
+def test_option_letter_forms(output):
+    assert parse(output, "PRP", PRP) == "B"
+
+
+def test_option_text_without_letter_uses_fixed_options_by_default():
+    assert parse("Users who buy product 1 may also buy product 2.", "PRP") == "A"
+    assert parse("The product is irrelevant to the query.", "MPC") == "D"
+
+
+def test_longer_option_text_wins_over_contained_shorter_one():
+    assert parse("very positive", "SA") == "A"
+    assert parse("positive", "SA") == "B"
+    assert parse("The sentiment is very negative.", "SA") == "E"
+
+
+def test_plain_option_texts_are_lettered_by_position():
+    assert parse("neutral", "SA", ["very positive", "positive", "neutral"]) == "C"
+
+
+@pytest.mark.parametrize(
+    ("output", "task"),
+    [
+        ("A or B", "PRP"),
+        ("B: Users who buy product 1 may also buy product 2.", "PRP"),  # letter B, text of A
+        ("Answer: A. Answer: B.", "PRP"),
+        ("(A) and (C)", "PRP"),
+        ("positive or negative", "SA"),
+        ("The answer is B, or maybe very negative", "SA"),
+    ],
+)
+def test_two_different_answers_fail(output, task):
+    assert parse(output, task) is None
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "I'm sorry, but I cannot determine the relation from the titles.",
+        "As an AI, I cannot answer this.",
+        "I cannot determine the answer.",
+        "",
+        "   \n ",
+        None,
+    ],
+)
+def test_refusals_and_empty_fail(output):
+    assert parse(output, "PRP") is None
+    assert parse(output, "PM") is None
+    assert parse(output, "QPR") is None
+    assert parse(output, "AVE") is None
+
+
+@pytest.mark.parametrize("output", ["", "  \n", None, "### Response: </s>"])
+def test_empty_answer_generation_fails(output):
+    assert parse(output, "AG") is None
+
+
+def test_letter_outside_the_options_fails():
+    assert parse("D", "PRP") is None
+    assert parse("U", "SR", SR) is None
+    assert parse("T", "SR", SR) == "T"
+
+
+def test_sr_letter_i_is_a_letter_alone_but_not_as_a_pronoun():
+    assert parse("I", "SR", SR) == "I"
+    assert parse("The answer is I.", "SR", SR) == "I"
+    assert parse("I think the answer is C", "SR", SR) == "C"
+
+
+def test_sr_full_candidate_text():
+    assert parse("Product number 7 with a long title. Electronics.", "SR", SR) == "H"
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        ("Yes, they are the same product.", "yes"),
+        ("no.", "no"),
+        ("YES", "yes"),
+        ("No, the products are different.", "no"),
+        ("Answer: yes", "yes"),
+        ("### Response: yes</s>", "yes"),
+        ("**No**", "no"),
+        ("Yes or no?", None),
+        ("yes. no.", None),
+        ("The products are identical.", None),
+        ("I'm sorry, I can't tell.", None),
+    ],
+)
+def test_yes_no(output, expected):
+    assert parse(output, "PM") == expected
+    assert parse(output, "PSI") == expected
+    assert parse(output, "AP") == expected
+
+
+@pytest.mark.parametrize(
+    "output",
+    ["A, C, B", "A > C > B", "A\nC\nB", "[A, C, B]", "A,C,B", "1. A\n2. C\n3. B",
+     "A: first product\nC: third product\nB: second product", "Ranking: A > C > B."],
+)
+def test_qpr_rankings(output):
+    assert parse(output, "QPR", ["A: x", "B: y", "C: z"]) == ["A", "C", "B"]
+
+
+def test_qpr_partial_ranking_is_kept_and_repeats_or_unknown_letters_fail():
+    opts = ["A: x", "B: y", "C: z"]
+    assert parse("C, A", "QPR", opts) == ["C", "A"]
+    assert parse("A, A, B", "QPR", opts) is None
+    assert parse("A, D, B", "QPR", opts) is None
+    assert parse("A, then maybe product B", "QPR", opts) is None
+
+
+def test_ave_json_list():
+    out = '[{"attribute": "Material", "value": "nylon", "source": "product description"}]'
+    assert parse(out, "AVE") == [("material", "nylon", "product description")]
+
+
+def test_ave_json_in_code_fence_and_single_object():
+    out = '```json\n{"attribute": "color", "value": "red", "source": "title"}\n```'
+    assert parse(out, "AVE") == [("color", "red", "title")]
+
+
+def test_ave_case_study_free_text_semicolons():
+    out = ("- Attribute: material; Value: nylon; Source: product description.\n"
+           "- Attribute: material; Value: nylon; Source: product feature.")
+    assert parse(out, "AVE") == [("material", "nylon", "product description"),
+                                 ("material", "nylon", "product feature")]
+
+
+def test_ave_free_text_commas_and_none():
+    assert parse("Attribute: specialty style; Value: None, Source: None.", "AVE") == [
+        ("specialty style", None, None)]
+    assert parse("Attribute: specialty style; Value: airy, lightweight knit, Source: product "
+                 "title.", "AVE") == [("specialty style", "airy, lightweight knit", "product title")]
+    assert parse("Attribute: color, Value: red, Source: title", "AVE") == [("color", "red", "title")]
+
+
+def test_ave_empty_list_is_an_answer_and_prose_fails():
+    assert parse("[]", "AVE") == []
+    assert parse("The material is nylon.", "AVE") is None
+    assert parse('[{"value": "nylon"}]', "AVE") is None
+
+
+def test_ag_returns_stripped_text_and_strips_echo():
+    assert parse("  It works with iPhone 12. ", "AG") == "It works with iPhone 12."
+    assert parse("### Response: Yes it fits.</s>", "AG") == "Yes it fits."
+
+
+def test_steps_are_small_and_pure():
+    assert strip_echo("abc ### Response: B") == " B"
+    assert normalize("\u00a0**B**\n\n") == "B"
+    assert split_options(["A: x", "B: y"]) == {"A": "x", "B": "y"}
+
+
+def test_unknown_task_raises_with_suggestion():
+    with pytest.raises(KeyError, match="did you mean"):
+        parse("B", "SRR")

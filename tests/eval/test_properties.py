@@ -1,0 +1,99 @@
+"""Property tests: parse never raises, score never raises, counts add up."""
+
+import string
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ecinstruct_eval import TASKS, parse, score
+
+NON_AG = [t for t in TASKS if t != "AG"]
+
+# Text that looks like model output: letters, option words, separators, markers.
+pieces = st.sampled_from(["A", "B", "C", "T", "I", "yes", "no", "Answer:", "(B)", ",", ">", "\n",
+                          "### Response:", "[/INST]", "**", "very positive", "Attribute:",
+                          "Value:", "Source:", "None", ";", "[", "]", "{", "}", '"', " ",
+                          "I'm sorry", "positive", "nylon"])
+outputs = st.one_of(st.none(), st.text(max_size=80),
+                    st.lists(pieces, max_size=12).map("".join))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(output=outputs, task=st.sampled_from(list(TASKS)))
+def test_parse_never_raises(output, task):
+    parse(output, task)
+
+
+@settings(max_examples=100, deadline=None)
+@given(output=outputs, options=st.lists(st.text(max_size=20), max_size=5))
+def test_parse_with_arbitrary_options_never_raises(output, options):
+    result = parse(output, "SR", options)
+    assert result is None or result in string.ascii_uppercase
+
+
+def _refs(task, n, data):
+    spec = TASKS[task]
+    if spec.kind == "binary":
+        return [data.draw(st.sampled_from(["yes", "no"])) for _ in range(n)]
+    if spec.kind in ("multiclass", "pick"):
+        return [data.draw(st.sampled_from(spec.labels)) for _ in range(n)]
+    if spec.kind == "ranking":
+        grades = st.lists(st.sampled_from("ESCI"), min_size=2, max_size=4)
+        return [{"output": "A, B", "relevance": data.draw(grades)} for _ in range(n)]
+    value = st.sampled_from(["None", "red", "nylon"])
+    return [f'[{{"attribute": "color", "value": "{data.draw(value)}", "source": "title"}}]'
+            for _ in range(n)]
+
+
+@pytest.mark.parametrize("compat", ["paper", "released"])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), task=st.sampled_from(NON_AG))
+def test_score_never_raises_and_counts_add_up(compat, data, task):
+    preds = data.draw(st.lists(outputs, min_size=1, max_size=8))
+    refs = _refs(task, len(preds), data)
+    result = score(preds, task, refs, compat=compat)
+    wrong = sum(1 for it in result.per_item if not it.failed and not it.correct)
+    assert result.n == len(preds) == result.n_correct + wrong + result.n_failed
+    assert all(v == v for v in result.values())  # no NaN
+    assert set(result) >= {result.primary}
+    assert result.recompute(range(result.n)) == dict(result)
+
+
+SR_OPTIONS = [f"{chr(65 + i)}: Product {i} title. Electronics. Brand{i}." for i in range(20)]
+QPR_OPTIONS = ["A: red shoes", "B: blue shoes", "C: socks"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(output=st.one_of(outputs, st.sampled_from(
+    ["B", " C ", "yes", "No.", "A, C, B", "A,B", "C,C", "Z", '[{"attribute": "a", "value": "x"}]',
+     '{"attribute": "a", "value": "x", "source": "t"}', "fits  well", "ok", "yes."])),
+       task=st.sampled_from(list(TASKS)))
+def test_fast_path_agrees_with_the_full_chain(output, task):
+    from ecinstruct_eval.parsing import _parse_chain
+
+    spec = TASKS[task]
+    options = SR_OPTIONS if task == "SR" else QPR_OPTIONS if task == "QPR" else None
+    if output is None:
+        return
+    assert parse(output, task, options) == _parse_chain(output, spec, options)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(preds=st.lists(outputs, min_size=1, max_size=6), failed=st.sampled_from(["wrong", "exclude"]))
+def test_ag_score_never_raises_with_stub_models(monkeypatch, preds, failed):
+    import numpy as np
+
+    from ecinstruct_eval.metrics import generation
+
+    def fake_bertscore(cands, refs, **kw):
+        z = np.array([float(len(c) > 0) for c in cands])
+        return {"bertscore_precision": z, "bertscore_recall": z, "bertscore_f1": z}, "stub-bs"
+
+    monkeypatch.setattr(generation, "bertscore", fake_bertscore)
+    monkeypatch.setattr(generation, "bleurt", lambda c, r, **kw: (np.zeros(len(c)), "stub-bl"))
+    result = score(preds, "AG", ["a reference answer"] * len(preds), failed=failed)
+    assert result.n == len(preds) and result.n_correct == 0
+    assert result.settings["bertscore"] == "stub-bs"
+    assert result.recompute(range(result.n)) == dict(result)

@@ -1,0 +1,115 @@
+"""``ecinstruct leaderboard ...`` end to end on the synthetic build."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from ecinstruct_eval.cli import main
+
+# AG (BERTScore: torch + a model) is scored in test_notebook.py; here the other nine.
+NINE = ["--tasks", "AVE", "PRP", "PM", "SA", "SR", "MPC", "PSI", "QPR", "AP"]
+
+
+def test_cli_main_job(build_dir, tmp_path, capsys):
+    subs, res = tmp_path / "subs", tmp_path / "results"
+    for method in ("majority", "lexical"):
+        assert main(["leaderboard", "baseline", "--method", method, "--data", str(build_dir),
+                     "--out", str(subs / f"{method}.jsonl"), "--date", "2024-06-01", *NINE]) == 0
+    meta = json.loads((subs / "lexical.meta.json").read_text())
+    assert meta["model"] == "baseline:lexical" and meta["date"] == "2024-06-01"
+
+    assert main(["leaderboard", "validate", str(subs / "lexical.jsonl"), "--data", str(build_dir), *NINE]) == 0
+    assert "valid, 336 predictions" in capsys.readouterr().out
+    assert main(["leaderboard", "validate", str(subs / "lexical.jsonl"), "--data", str(build_dir)]) == 1
+    assert "AG/test: 24 of 24 ids missing (required test set)" in capsys.readouterr().err
+
+    for method in ("majority", "lexical"):
+        assert main(["leaderboard", "score", str(subs / f"{method}.jsonl"), "--data", str(build_dir),
+                     "--out", str(res / f"{method}.json"), "--resamples", "50", *NINE]) == 0
+    doc = json.loads((res / "lexical.json").read_text())
+    assert doc["model"]["model"] == "baseline:lexical" and len(doc["results"]) == 9
+    assert doc["evaluator"]["compat"] == "paper" and doc["evaluator"]["settings"] == {}
+    assert doc["results"]["PM"]["test"]["settings"]["compat"] == "paper"
+    sr = doc["results"]["SR"]["test"]
+    assert sr["n"] == 24 and sr["n_failed"] == 0
+    assert sr["metrics"]["hr@1"]["ci_low"] <= sr["metrics"]["hr@1"]["value"] <= sr["metrics"]["hr@1"]["ci_high"]
+
+    files = [str(res / "majority.json"), str(res / "lexical.json")]
+    capsys.readouterr()
+    assert main(["leaderboard", "table", *files, "--format", "md"]) == 0
+    md = capsys.readouterr().out
+    assert "| baseline:lexical |" in md and "| eCeLLM-L | Table 3 |" in md and "Table 4 shape" in md
+    for fmt in ("html", "csv"):
+        out = tmp_path / f"board.{fmt}"
+        assert main(["leaderboard", "table", *files, "--format", fmt, "--setting", "ood", "--out", str(out)]) == 0
+        assert "baseline:majority" in out.read_text()
+
+    capsys.readouterr()
+    assert main(["leaderboard", "compare", *files]) == 0
+    text = capsys.readouterr().out
+    assert "SR   test" in text and ("Really differ" in text or "No task shows" in text)
+
+    assert main(["leaderboard", "score", str(subs / "lexical.jsonl"), "--data", str(build_dir),
+                 "--out", str(res / "released.json"), "--compat", "released", "--resamples", "0", *NINE]) == 0
+    rel = json.loads((res / "released.json").read_text())
+    assert rel["evaluator"]["compat"] == "released"
+    assert rel["results"]["SR"]["test"]["metrics"]["hr@1"]["ci_low"] is None
+    capsys.readouterr()
+    assert main(["leaderboard", "table", str(res / "released.json"), "--setting", "ind"]) == 0
+    assert "compat='released'" in capsys.readouterr().out
+
+    png = tmp_path / "board.png"
+    assert main(["leaderboard", "plot", *files, "--paper", "eCeLLM-L", "--out", str(png)]) == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_invalid_submission_exit_codes(build_dir, tmp_path, capsys):
+    sub = tmp_path / "bad.jsonl"
+    assert main(["leaderboard", "baseline", "--method", "random", "--data", str(build_dir),
+                 "--out", str(sub), "--tasks", "PM", "SA"]) == 0
+    lines = sub.read_text().splitlines()
+    lines[4] = '{"task": "PM", "split": "test", "id": "PM-test-00004", "prediction": null}'
+    sub.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    assert main(["leaderboard", "validate", str(sub), "--data", str(build_dir), "--tasks", "PM", "SA"]) == 1
+    err = capsys.readouterr().err
+    assert f"{sub}:5: prediction must be a string, got null" in err and "INVALID" in err
+    out = tmp_path / "r.json"
+    assert main(["leaderboard", "score", str(sub), "--data", str(build_dir), "--out", str(out),
+                 "--tasks", "PM", "SA"]) == 1
+    assert not out.exists()
+    assert main(["leaderboard", "table", str(sub)]) == 2  # not a results file
+    assert "cannot read results file" in capsys.readouterr().err
+
+
+def test_command_module_import_is_light():
+    code = ("import sys, leaderboard.cli; "
+            "heavy = {'torch', 'transformers', 'datasets', 'matplotlib', 'sklearn'} & set(sys.modules); "
+            "print(sorted(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_cli_pack_joins_prediction_files(build_dir, tmp_path, capsys):
+    from leaderboard.submission import iter_submission
+
+    sub = tmp_path / "all.jsonl"
+    assert main(["leaderboard", "baseline", "--method", "majority", "--data", str(build_dir), "--out", str(sub)]) == 0
+    rows = list(iter_submission(sub))
+    parts = []
+    for task in ("AVE", "SR"):  # as `ecinstruct predict --out` writes them, one file per set
+        part = tmp_path / f"{task}.jsonl"
+        part.write_text("".join(json.dumps(r) + "\n" for r in rows if r["task"] == task))
+        parts.append(str(part))
+    rest = tmp_path / "rest.jsonl"
+    rest.write_text("".join(json.dumps(r) + "\n" for r in rows if r["task"] not in ("AVE", "SR")))
+    out = tmp_path / "packed.jsonl"
+    assert main(["leaderboard", "pack", *parts, str(rest), "--out", str(out), "--model", "my-model 7B",
+                 "--parameters", "7B", "--date", "2024-06-01"]) == 0
+    assert main(["leaderboard", "validate", str(out), "--data", str(build_dir)]) == 0
+    assert json.loads((tmp_path / "packed.meta.json").read_text())["model"] == "my-model 7B"
+    assert main(["leaderboard", "pack", str(rest), "--out", str(tmp_path / "x.jsonl"), "--model", "../evil"]) == 2
+    assert "is not allowed" in capsys.readouterr().err
+    assert not (tmp_path / "x.jsonl").exists()

