@@ -297,7 +297,11 @@ class TaskReport:
 
     ``rows_read`` counts input rows per source file, ``dropped`` counts rows
     left out per reason (malformed lines included), ``labels`` holds the label
-    distribution per split (the pipeline fills it from the built records).
+    distribution per split (the pipeline fills it from the built records),
+    ``elapsed_s`` the task's wall time and ``peak_rss_mb`` the process's peak
+    resident memory while the task was built (the count restarts per task on
+    Linux, see :func:`reset_peak_rss`; memory already resident, such as
+    imported libraries, is included).
     """
 
     task: str
@@ -412,10 +416,11 @@ def iter_json_lines(
     label = label or Path(path).name
     n = bad = undecodable = 0
     tracker = progress.track(label, total=_file_size(path))
+    every = progress.EVERY  # local: this loop runs once per line of multi-GB files
     try:
         with open_binary(path) as f:
             for lineno, raw in enumerate(f, 1):
-                if not lineno & progress.EVERY:
+                if not lineno & every:
                     tracker.update(n, progress.raw_position(f))
                 if raw.isspace() or not raw:
                     continue

@@ -4,7 +4,10 @@ A sources folder holds one subfolder per source (``amazon_review_2018/``,
 ``amazon_review_2014/``, ``mave/``, ``amazon_google/``, ``esci/``,
 ``amazonqa/``) with the files under their original names, gzipped or not, at
 any depth.  :func:`required_files` lists what a task needs for a given
-build config; :func:`download` fetches missing files when the network allows
+build config (alternatives in order of preference; AmazonQA's
+``train-qar.jsonl`` / ``val-qar.jsonl`` may be replaced by any ``*.jsonl``
+file, gzipped or not, as its reader takes every one); :func:`download`
+fetches missing files under their official names when the network allows
 and otherwise says exactly which file to place where.
 
 Published sizes are the record counts the source pages state (they publish

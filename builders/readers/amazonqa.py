@@ -78,7 +78,8 @@ def find_files(folder: Path) -> list[tuple[str | None, Path]]:
         prefix = path.name.split("-", 1)[0].lower()
         out.append((SPLIT_PREFIXES.get(prefix) if "-" in path.name else None, path))
     if not out:
-        raise FileNotFoundError(f"no AmazonQA files in {folder}: expected {folder / 'train-qar.jsonl'} (or .jsonl.gz)")
+        raise FileNotFoundError(f"no AmazonQA files in {folder}: expected {folder / 'train-qar.jsonl'} "
+                                "(or any *.jsonl file, compressed or not)")
     return out
 
 

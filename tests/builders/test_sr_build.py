@@ -116,3 +116,13 @@ def test_five_core_is_iterative():
     users, items = (np.array(x) for x in zip(*pairs))
     keep = five_core(users, items, 5)
     assert sorted(zip(users[keep].tolist(), items[keep].tolist())) == [(u, i) for u in range(6) for i in range(1, 6)]
+
+
+def test_ood_category_only_in_ood_splits_and_items_never_cross_domains():
+    ind = {"Gift_Cards", "Magazine_Subscriptions"}
+    for split in ("train", "validation", "test", "test_unseen"):
+        assert {r["category"] for r in records("SR", split)} <= ind
+    ood = records("SR", "test_ood") + records("SR", "test_ood_unseen")
+    assert ood and {r["category"] for r in ood} == {"Tools_and_Home_Improvement"}
+    ind_items = {t for s in ("train", "validation", "test") for r in records("SR", s) for t in _option_texts(r)}
+    assert not ind_items & {t for r in ood for t in _option_texts(r)}
