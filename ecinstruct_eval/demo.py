@@ -73,7 +73,7 @@ def _offline_ag_options() -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ecinstruct_eval.tasks import TASKS, TEST_SPLITS
+    from ecinstruct_eval.tasks import TEST_SPLITS
 
     out: Path = args.out.resolve()
     if not args.sources.is_dir():
@@ -91,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
     print("\n# load_dataset on the exported folder: rows per config and split")
     import datasets
 
-    for config in [*TASKS, "all"]:
+    # The export holds a config only for the tasks the build produced.
+    for config in datasets.get_dataset_config_names(str(hub)):
         dd = datasets.load_dataset(str(hub), config)
         sizes = ", ".join(f"{split}={len(ds)}" for split, ds in dd.items())
         print(f"{config:4s} {sizes}")
