@@ -50,10 +50,41 @@ def run(args: argparse.Namespace) -> int:
         print(f"ecinstruct predict: {exc.args[0]}", file=sys.stderr)
         return 2
     try:
+        _check_arguments(args, tasks)
         return _run(args, tasks)
-    except (ModelNotAvailableError, DataNotFoundError, ImportError) as exc:
+    except (ModelNotAvailableError, DataNotFoundError, ImportError, ValueError) as exc:
         print(f"ecinstruct predict: {exc}", file=sys.stderr)
         return 2
+
+
+def _check_arguments(args: argparse.Namespace, tasks: list[str]) -> None:
+    """Refuse bad arguments before loading any data or model (one line each)."""
+    from pathlib import Path
+
+    from ecinstruct_eval.tasks import get_task
+
+    model = args.model or ""
+    if model.startswith(BASELINE_PREFIX):
+        from leaderboard.baselines import METHODS
+
+        method = model[len(BASELINE_PREFIX):]
+        if method not in METHODS:
+            raise ValueError(
+                f"unknown baseline {method!r}; choose one of "
+                + ", ".join(f"baseline:{m}" for m in METHODS)
+            )
+    if args.adapter is not None and not Path(args.adapter).is_dir():
+        raise ValueError(f"adapter folder {args.adapter} does not exist (give the --out folder of `ecinstruct train`)")
+    splits = [s.strip() for s in args.split.split(",") if s.strip()]
+    if not splits:
+        raise ValueError("--split is empty")
+    for split in splits:
+        owners = [t for t in tasks if split in get_task(t).splits]
+        if not owners:
+            valid = sorted({s for t in tasks for s in get_task(t).splits})
+            raise ValueError(
+                f"no task in --config {args.config} has a split {split!r}; valid splits: {', '.join(valid)}"
+            )
 
 
 def _jobs(tasks: list[str], split_arg: str) -> list[tuple[str, str]]:

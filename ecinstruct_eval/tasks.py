@@ -231,6 +231,14 @@ _SPECS = (
 )
 
 
+class UnknownTaskError(KeyError):
+    """An unknown task code.  A ``KeyError`` whose ``str()`` is the plain message
+    (``KeyError`` itself quotes it), so CLIs can print it as is."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class TaskRegistry(Mapping[str, TaskSpec]):
     """Read-only mapping from task code to :class:`TaskSpec`, in the paper's order."""
 
@@ -245,8 +253,8 @@ class TaskRegistry(Mapping[str, TaskSpec]):
             return self._specs[key]
         except KeyError:
             close = difflib.get_close_matches(key, list(self._specs), n=1, cutoff=0.3)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise KeyError(
+            hint = f"; did you mean {close[0]!r}?" if close else "."
+            raise UnknownTaskError(
                 f"unknown ECInstruct task {code!r}{hint} Known tasks: {', '.join(self._specs)}"
             ) from None
 
