@@ -1,9 +1,9 @@
 """``ecinstruct lm-eval-path``: the folder to pass to ``lm_eval --include_path``.
 
-Without data it prints the packaged task folder, whose YAMLs load the Hub
-dataset :data:`~ecinstruct_eval.lm_eval_tasks.DEFAULT_DATASET`.  With
-``--data`` (or ``$ECINSTRUCT_DATA``) it writes a copy of the task YAMLs that
-loads that location, local paths made absolute, and prints the copy's folder::
+It writes a copy of the packaged task YAMLs that loads ``--data`` (or
+``$ECINSTRUCT_DATA``): an exported folder, a build folder or the Hub id of an
+``ecinstruct export``, local paths made absolute, and prints the copy's
+folder.  Without data it fails: the packaged YAMLs name no dataset::
 
     lm_eval --model hf --model_args pretrained=MODEL \\
         --include_path "$(ecinstruct lm-eval-path --data ./hub)" \\
@@ -26,8 +26,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data",
         default=None,
-        help="exported dataset folder, build folder or Hub id the tasks should load "
-        "(default: $ECINSTRUCT_DATA; with neither, print the packaged folder)",
+        help="exported dataset folder, build folder or Hub id (of an `ecinstruct export`) "
+        "the tasks should load (default: $ECINSTRUCT_DATA; one of the two is required)",
     )
     parser.add_argument(
         "--out",
@@ -40,20 +40,17 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ecinstruct_eval.data import DATA_ENV
-    from ecinstruct_eval.lm_eval_tasks import DEFAULT_DATASET, TASKS_DIR, write_configs
+    from ecinstruct_eval.lm_eval_tasks import write_configs
 
-    location = args.data if args.data is not None else os.environ.get(DATA_ENV) or None
+    location = args.data or os.environ.get(DATA_ENV) or None
     if location is None:
-        if args.out is not None:
-            location = DEFAULT_DATASET
-        else:
-            print(
-                f"# tasks load the Hub dataset {DEFAULT_DATASET}; pass --data DIR (or set "
-                f"{DATA_ENV}) for local data",
-                file=sys.stderr,
-            )
-            print(TASKS_DIR)
-            return 0
+        print(
+            "ecinstruct lm-eval-path: no data to evaluate on; pass --data with an exported "
+            "folder, a build folder or the Hub id of your `ecinstruct export` "
+            f"(or set ${DATA_ENV}).",
+            file=sys.stderr,
+        )
+        return 2
     try:
         folder = write_configs(location, out=args.out)
     except FileNotFoundError as e:

@@ -15,11 +15,19 @@ Task names: ``ecinstruct_<code>`` (IND test), ``ecinstruct_<code>_ood``
 ``ecinstruct_ood``, ``ecinstruct`` (both: the paper's Tables 3 and 4) and
 ``ecinstruct_unseen``.
 
-The shipped files load :data:`DEFAULT_DATASET`.  lm-eval hands
-``dataset_path`` to :func:`datasets.load_dataset` as is, and a *relative*
-local path used offline from another directory silently loads a stale cached
-copy, so point the tasks at local data with :func:`write_configs` (``ecinstruct
-lm-eval-path --data DIR``), which writes a copy whose paths are absolute.
+The shipped files name no data: their ``dataset_path`` is the placeholder
+:data:`UNSET_DATASET`, and loading them stops with :data:`NO_DATA_MESSAGE`.
+:func:`write_configs` (``ecinstruct lm-eval-path --data DATA``) writes a copy
+that loads an exported folder, a build folder or the Hub id of an
+``ecinstruct export``.  lm-eval hands ``dataset_path`` to
+:func:`datasets.load_dataset` as is, and a *relative* local path used offline
+from another directory silently loads a stale cached copy, so the copy's paths
+are absolute.
+
+Generation stops only where the model starts another section of the prompt
+template; the answer is then the generation's first paragraph, leading blank
+lines skipped (:func:`answer_text`, applied as lm-eval's filter, so the logged
+``filtered_resps`` are exactly what is scored).
 
 Examples
 --------
@@ -33,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,8 +51,16 @@ from ecinstruct_eval.tasks import TASKS
 #: Where the shipped task YAMLs (and ``utils.py``) live: the default include path.
 TASKS_DIR = Path(__file__).resolve().parent
 
-#: ``dataset_path`` of the shipped YAMLs (a Hub id); see :func:`write_configs` for local data.
-DEFAULT_DATASET = "ecinstruct/ECInstruct"
+#: ``dataset_path`` of the shipped YAMLs: a placeholder, never a dataset (``--`` is not
+#: allowed in Hub ids).  :func:`write_configs` writes copies that load real data.
+UNSET_DATASET = "UNSET--run-ecinstruct-lm-eval-path--data"
+
+#: Why the shipped YAMLs load nothing, and what to do instead.
+NO_DATA_MESSAGE = (
+    "the packaged ecinstruct tasks name no dataset; run `ecinstruct lm-eval-path --data DATA` "
+    "with DATA an exported folder, a build folder or the Hub id of your `ecinstruct export` "
+    "(or set $ECINSTRUCT_DATA) and pass the folder it prints to lm_eval --include_path"
+)
 
 #: The module lm-eval imports the hooks from (``!function`` resolves it by import,
 #: so resolved copies of the YAMLs work from any folder).
@@ -106,9 +123,32 @@ MAX_GEN_TOKS = {
     "generation": 256,
 }
 
-#: Generation stops at a blank line or where the model starts another section of
-#: the Appendix E template (lm-eval's hf model also stops at the tokenizer's EOS).
-STOP_SEQUENCES = ("\n\n", "\nInstruction:", "\ninput:", "\nExample:")
+#: Generation stops where the model starts another section of the Appendix E
+#: template (lm-eval's hf model also stops at the tokenizer's EOS).  Not at a
+#: blank line: lm-eval cuts the raw generation at the first stop sequence, so a
+#: model that opens with a blank line would answer "".  :func:`answer_text` cuts
+#: at the first blank line after the answer instead.
+STOP_SEQUENCES = ("\nInstruction:", "\ninput:", "\nExample:")
+
+#: Name of the lm-eval filter that applies :func:`answer_text` (results are
+#: reported as ``<metric>,answer``).
+FILTER_NAME = "answer"
+
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+
+
+def answer_text(generation: str) -> str:
+    """The answer in a raw generation: its first paragraph, surrounding whitespace removed.
+
+    Leading blank lines and spaces are skipped before the answer is cut at the
+    first blank line, so ``"\\n\\nB"`` is the answer ``"B"`` and not ``""``.
+
+    >>> answer_text("\\n\\n B: positive\\n\\nThe review praises the item.")
+    'B: positive'
+    >>> answer_text("A, C, B")
+    'A, C, B'
+    """
+    return _BLANK_LINE.split(generation.strip(), maxsplit=1)[0].strip()
 
 
 def task_name(code: str, test_set: TestSet) -> str:
@@ -144,6 +184,11 @@ def aggregation_function(metric: str) -> str:
 def test_sets(code: str) -> tuple[TestSet, ...]:
     """The test sets ``code`` has (OOD ones only for tasks with an OOD test)."""
     return tuple(t for t in TEST_SETS if TASKS[code].has_ood or not t.ood)
+
+
+# Helpers whose names pytest would otherwise collect as tests.
+TestSet.__test__ = False
+test_sets.__test__ = False
 
 
 def _q(value: str) -> str:
@@ -184,17 +229,30 @@ def _task_yaml(code: str, test_set: TestSet, data_files: Mapping[str, str] | Non
 
 
 def _common_yaml(dataset_path: str) -> str:
+    note = (
+        "# A placeholder: load your data with a copy of this folder written by\n"
+        "#   ecinstruct lm-eval-path --data DATA\n"
+        if dataset_path == UNSET_DATASET
+        else ""
+    )
     return (
         HEADER
         + "# Settings shared by every ecinstruct_* task.  dataset_path must be a Hub id or an\n"
         + "# ABSOLUTE folder: lm-eval passes it to datasets.load_dataset as is.\n"
         + f"class: !function {HOOKS}.ECInstructTask\n"
+        + note
         + f"dataset_path: {_q(dataset_path)}\n"
         + "output_type: generate_until\n"
         + "fewshot_split: train\n"
         + f"doc_to_text: !function {HOOKS}.doc_to_text\n"
         + "doc_to_target: output\n"
         + f"process_results: !function {HOOKS}.process_results\n"
+        + "filter_list:\n"
+        + f"  - name: {FILTER_NAME}\n"
+        + "    filter:\n"
+        + "      - function: custom\n"
+        + f"        filter_fn: !function {HOOKS}.answer_filter\n"
+        + "      - function: take_first\n"
         + "metadata:\n"
         + "  version: 1.0\n"
     )
@@ -208,7 +266,7 @@ def _group_yaml(name: str, members: list[str]) -> str:
 
 
 def render_configs(
-    dataset_path: str = DEFAULT_DATASET,
+    dataset_path: str = UNSET_DATASET,
     *,
     build_dir: str | os.PathLike | None = None,
 ) -> dict[str, str]:
@@ -217,7 +275,8 @@ def render_configs(
     Parameters
     ----------
     dataset_path : str
-        Hub id or absolute path of an exported ECInstruct folder.
+        Hub id or absolute path of an exported ECInstruct folder (default:
+        the placeholder the shipped files hold).
     build_dir : path, optional
         A build folder (``BUILD/<TASK>/<split>.jsonl``, what ``ecinstruct
         build`` writes) to read with lm-eval's ``json`` loader instead;

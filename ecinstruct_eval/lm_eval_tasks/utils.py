@@ -4,7 +4,10 @@
   :func:`ecinstruct_eval.prompts.build_prompt` (Appendix E of the paper): zero-shot
   by default, one-shot with ``--num_fewshot 1``, the example being the train
   record named by the test record's ``few_shot_id`` (not a random draw).
-* :func:`process_results` keeps, per document, the raw generation and the gold
+* :func:`answer_filter` (the tasks' lm-eval filter) turns each raw generation
+  into its answer with :func:`~ecinstruct_eval.lm_eval_tasks.answer_text`:
+  leading blank lines skipped, cut at the first blank line after the answer.
+* :func:`process_results` keeps, per document, the filtered answer and the gold
   fields the scorer needs; the ``agg_*`` functions score the whole test set at
   once with :func:`ecinstruct_eval.score`, so corpus-level metrics (macro F1,
   NDCG, F1*, BERTScore) equal ``ecinstruct score`` on the same outputs.
@@ -25,7 +28,15 @@ from typing import Any
 
 from lm_eval.api.task import ConfigurableTask
 
-from ecinstruct_eval.lm_eval_tasks import FAILED_METRIC, METRICS, aggregation_function, metric_names
+from ecinstruct_eval.lm_eval_tasks import (
+    FAILED_METRIC,
+    METRICS,
+    NO_DATA_MESSAGE,
+    UNSET_DATASET,
+    aggregation_function,
+    answer_text,
+    metric_names,
+)
 from ecinstruct_eval.prompts import build_prompt
 
 #: Record fields the scorer reads besides ``id`` (gold output, lettered options,
@@ -58,6 +69,11 @@ class ECInstructTask(ConfigurableTask):
         super().__init__(
             data_dir=data_dir, cache_dir=cache_dir, download_mode=download_mode, config=config
         )
+
+    def download(self, dataset_kwargs=None, **kwargs):
+        if self.DATASET_PATH == UNSET_DATASET:
+            raise ValueError(f"{self.config.task}: {NO_DATA_MESSAGE}")
+        super().download(dataset_kwargs, **kwargs)
 
     def process_results(self, doc, results):
         out = super().process_results(doc, results)
@@ -118,8 +134,17 @@ class ECInstructTask(ConfigurableTask):
         return f"{system_instruction}\n\n{prompt}" if system_instruction else prompt
 
 
+def answer_filter(resps: Sequence[Sequence[str]], docs: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+    """lm-eval ``custom`` filter: every generation of every document reduced to its answer.
+
+    >>> answer_filter([["\\n\\nB\\n\\nbecause"]], [{}])
+    [['B']]
+    """
+    return [[answer_text(r) for r in doc_resps] for doc_resps in resps]
+
+
 def process_results(doc: Mapping[str, Any], results: Sequence[str]) -> dict[str, dict]:
-    """Per-document item for every metric: the raw generation plus the gold fields.
+    """Per-document item for every metric: the filtered answer plus the gold fields.
 
     Scoring happens in the ``agg_*`` functions over all items at once.
     """

@@ -12,8 +12,12 @@ import yaml
 from ecinstruct_eval import lm_eval_cli
 from ecinstruct_eval.lm_eval_tasks import (
     COMMON_FILE,
-    DEFAULT_DATASET,
+    FILTER_NAME,
+    NO_DATA_MESSAGE,
+    STOP_SEQUENCES,
     TASKS_DIR,
+    UNSET_DATASET,
+    answer_text,
     metric_names,
     render_configs,
     write_configs,
@@ -40,9 +44,21 @@ def _cli(*argv: str) -> int:
 
 def test_shipped_yaml_files_are_the_generated_ones():
     shipped = {p.name: p.read_text(encoding="utf-8") for p in TASKS_DIR.glob("*.yaml")}
-    assert shipped == render_configs(DEFAULT_DATASET), (
-        "regenerate with: ecinstruct lm-eval-path --out ecinstruct_eval/lm_eval_tasks"
+    assert shipped == render_configs(UNSET_DATASET), (
+        "regenerate with: python -c 'from ecinstruct_eval.lm_eval_tasks import *; "
+        "write_configs(UNSET_DATASET, out=TASKS_DIR)'"
     )
+    assert _load(shipped[COMMON_FILE])["dataset_path"] == UNSET_DATASET
+
+
+def test_the_shipped_folder_refuses_to_load_with_a_pointer_to_lm_eval_path():
+    pytest.importorskip("lm_eval")
+    from lm_eval.tasks import TaskManager
+
+    manager = TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
+    with pytest.raises(ValueError, match="ecinstruct lm-eval-path --data DATA") as info:
+        manager.load(["ecinstruct_sa"])
+    assert NO_DATA_MESSAGE in str(info.value)
 
 
 def test_one_task_per_task_and_test_set_and_the_groups():
@@ -72,7 +88,10 @@ def test_generation_and_metric_settings():
     sa, ag, qpr = (configs[f"ecinstruct_{c}.yaml"] for c in ("sa", "ag", "qpr"))
     for config in (sa, ag, qpr):
         kwargs = config["generation_kwargs"]
-        assert "\n\n" in kwargs["until"] and kwargs["do_sample"] is False
+        assert kwargs["until"] == list(STOP_SEQUENCES) and kwargs["do_sample"] is False
+        # lm-eval cuts at a stop found anywhere, position 0 included: a stop that a
+        # leading blank line could match would turn "\n\nB" into "".
+        assert all(stop.strip() for stop in kwargs["until"])
     assert ag["generation_kwargs"]["max_gen_toks"] > sa["generation_kwargs"]["max_gen_toks"]
     assert [m["metric"] for m in qpr["metric_list"]] == ["ndcg", "n_failed"]
     assert [m["metric"] for m in sa["metric_list"]][0] == "macro_f1"
@@ -85,6 +104,27 @@ def test_generation_and_metric_settings():
     assert common["output_type"] == "generate_until"
     assert common["fewshot_split"] == "train"
     assert "num_fewshot" not in common  # a config value of 0 would make lm-eval ignore --num_fewshot
+    (answer_filter,) = common["filter_list"]
+    assert answer_filter["name"] == FILTER_NAME
+    assert [f["function"] for f in answer_filter["filter"]] == ["custom", "take_first"]
+    assert answer_filter["filter"][0]["filter_fn"].endswith("utils.answer_filter")
+
+
+@pytest.mark.parametrize(
+    ("generation", "answer"),
+    [
+        ("\n\nB", "B"),  # the model opens with a blank line
+        ("\n \n  B: positive\n\nThe review is upbeat.", "B: positive"),
+        (" yes\n \nno", "yes"),
+        ("C, A, B", "C, A, B"),
+        ('[{"attribute": "color",\n  "value": "red", "source": "title"}]\n\nDone.',
+         '[{"attribute": "color",\n  "value": "red", "source": "title"}]'),
+        ("\n\n", ""),
+        ("", ""),
+    ],
+)
+def test_answer_text_skips_leading_blank_lines_and_stops_at_the_next(generation, answer):
+    assert answer_text(generation) == answer
 
 
 def test_every_aggregation_hook_exists():
@@ -132,10 +172,18 @@ def test_rewriting_a_folder_removes_stale_tasks(tmp_path, build_dir, hub_dir):
     assert (out / "notes.txt").read_text() == "kept"
 
 
-def test_cli_prints_the_packaged_folder_without_data(capsys, monkeypatch):
+@pytest.mark.parametrize("argv", [(), ("--out", "tasks")])
+def test_cli_without_data_fails_with_one_sentence(argv, capsys, monkeypatch, tmp_path):
     monkeypatch.delenv("ECINSTRUCT_DATA", raising=False)
-    assert _cli() == 0
-    assert capsys.readouterr().out.strip() == str(TASKS_DIR)
+    monkeypatch.chdir(tmp_path)
+    assert _cli(*argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    message = captured.err.strip()
+    assert "\n" not in message and message.count(". ") == 0 and message.endswith(".")
+    assert "pass --data" in message and "ECINSTRUCT_DATA" in message
+    assert "exported folder, a build folder or the Hub id" in message
+    assert not (tmp_path / "tasks").exists()
 
 
 def test_cli_writes_a_resolved_copy_for_local_data(capsys, monkeypatch, tmp_path, hub_dir):

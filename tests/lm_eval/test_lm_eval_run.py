@@ -14,10 +14,17 @@ import sys
 
 import pytest
 
-from ecinstruct_eval.lm_eval_tasks import metric_names, write_configs
+from ecinstruct_eval.lm_eval_tasks import (
+    FILTER_NAME,
+    STOP_SEQUENCES,
+    answer_text,
+    metric_names,
+    write_configs,
+)
 from ecinstruct_eval.prompts import build_prompt
 
 lm_eval = pytest.importorskip("lm_eval")
+LM = pytest.importorskip("lm_eval.api.model").LM
 pytest.importorskip("transformers")
 
 
@@ -48,7 +55,7 @@ def _assert_metrics_equal_score(results, task_name, code, references):
     reported = results["results"][task_name]
     for metric in metric_names(code):
         want = expected.n_failed if metric == "n_failed" else expected[metric]
-        assert reported[f"{metric},none"] == pytest.approx(want, abs=1e-12), metric
+        assert reported[f"{metric},{FILTER_NAME}"] == pytest.approx(want, abs=1e-12), metric
     return expected, predictions
 
 
@@ -72,7 +79,10 @@ def test_prompts_are_the_zero_shot_templates(zero_shot):
     for sample in zero_shot["samples"]["ecinstruct_sa"]:
         context, gen_kwargs = sample["arguments"][0]
         assert context == build_prompt(sample["doc"])
-        assert gen_kwargs["until"][0] == "\n\n"
+        assert gen_kwargs["until"] == list(STOP_SEQUENCES)
+        # The tiny model never emits EOS: the logged answer is the raw generation's first paragraph.
+        (raw,) = sample["resps"][0]
+        assert "\n\n" in raw and sample["filtered_resps"][0] == answer_text(raw)
 
 
 def test_one_shot_on_the_sample_build_uses_each_records_own_example(tmp_path, sample_build, tiny_model):
@@ -161,7 +171,8 @@ def test_the_documented_command_line(tmp_path, sample_hub, tiny_model):
         assert expected.n == 3
         for metric in metric_names(code):
             want = expected.n_failed if metric == "n_failed" else expected[metric]
-            assert reported[name][f"{metric},none"] == pytest.approx(want, abs=1e-12), (name, metric)
+            assert reported[name][f"{metric},{FILTER_NAME}"] == pytest.approx(want, abs=1e-12), (
+                name, metric)
 
 
 def test_score_options_come_from_lm_eval_metadata(tmp_path, hub_dir, tiny_tables):
@@ -209,3 +220,63 @@ def test_chat_template_and_system_instruction_wrap_the_whole_prompt(tmp_path, hu
                       {"role": "user", "content": build_prompt(doc)}], True)]
     plain = task.fewshot_context(doc, num_fewshot=0, system_instruction="Be brief.")
     assert plain == "Be brief.\n\n" + build_prompt(doc)
+
+
+class _ScriptedLM(LM):
+    """Answers each request with a scripted raw generation, cut at the request's
+    stop sequences exactly as lm-eval's hf model cuts them."""
+
+    def __init__(self, generations):
+        super().__init__()
+        self.generations = list(generations)
+
+    def generate_until(self, requests, disable_tqdm=False):
+        from lm_eval.models.utils import postprocess_generated_text
+
+        out = []
+        for request in requests:
+            _, gen_kwargs = request.args
+            raw = self.generations[int(request.doc["id"].rsplit("-", 1)[1])]
+            out.append(postprocess_generated_text(raw, gen_kwargs["until"], None))
+        return out
+
+    def loglikelihood(self, requests, disable_tqdm=False):
+        raise NotImplementedError
+
+    def loglikelihood_rolling(self, requests, disable_tqdm=False):
+        raise NotImplementedError
+
+
+def test_a_leading_blank_line_does_not_empty_the_answer(tmp_path, hub_dir, tiny_tables):
+    from lm_eval.tasks import TaskManager
+
+    from ecinstruct_eval import score
+
+    test = tiny_tables["SA"]["test"]
+    gold = [r["output"] for r in test]
+    raw = [
+        f"\n\n{gold[0]}",
+        f"\n \n{gold[1]}: whatever its text\n\nBecause the review says so.",
+        f" {gold[2]}\nInstruction: and the model carries on",
+        f"{gold[3]}",
+        "\n\n",
+        "\nInstruction: no answer at all",
+        f"\n\n{gold[6]}\n\n{gold[6]}",
+        f"\n{gold[7]}\n",
+    ]
+    results = lm_eval.simple_evaluate(
+        model=_ScriptedLM(raw),
+        tasks=["ecinstruct_sa"],
+        log_samples=True,
+        task_manager=TaskManager(include_path=str(write_configs(hub_dir, out=tmp_path / "tasks")),
+                                 include_defaults=False),
+        bootstrap_iters=0,
+    )
+    samples = sorted(results["samples"]["ecinstruct_sa"], key=lambda s: s["doc"]["id"])
+    answers = [s["filtered_resps"][0] for s in samples]
+    assert answers == [gold[0], f"{gold[1]}: whatever its text", gold[2], gold[3], "", "",
+                       gold[6], gold[7]]
+    reported = results["results"]["ecinstruct_sa"]
+    assert reported[f"n_failed,{FILTER_NAME}"] == 2
+    assert reported[f"accuracy,{FILTER_NAME}"] == pytest.approx(6 / 8)
+    assert reported[f"accuracy,{FILTER_NAME}"] == pytest.approx(score(answers, "SA", test)["accuracy"])
