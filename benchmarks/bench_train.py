@@ -113,7 +113,7 @@ def micro_batches(examples, *, micro: int, grouped: bool, seed: int):
 
 
 def time_training(model, examples, *, micro, effective, packed, grouped, checkpointing, steps, warmup, device, amp):
-    """Median real tokens/s over ``steps`` optimizer steps (after ``warmup``)."""
+    """Real tokens/s of each of the ``steps`` timed optimizer steps (after ``warmup``)."""
     import torch
 
     from ecellm.data import Collator
@@ -150,11 +150,11 @@ def time_training(model, examples, *, micro, effective, packed, grouped, checkpo
             torch.cuda.synchronize()
         if step >= warmup:
             rates.append(tokens / (time.perf_counter() - t0))
-    return statistics.median(rates)
+    return rates
 
 
 def time_generation(model, prompts, *, batch, sort, max_new, device, repeats):
-    """Median generated tokens/s over ``repeats`` passes over all prompts (each makes ``max_new`` tokens)."""
+    """Generated tokens/s of each of ``repeats`` passes over all prompts (each makes ``max_new`` tokens)."""
     import torch
 
     from ecellm.predictor import generate_token_ids
@@ -173,7 +173,7 @@ def time_generation(model, prompts, *, batch, sort, max_new, device, repeats):
         if device == "cuda":
             torch.cuda.synchronize()
         rates.append(sum(len(o) for o in out) / (time.perf_counter() - t0))
-    return statistics.median(rates)
+    return rates
 
 
 def main(argv=None) -> int:
@@ -226,20 +226,75 @@ def main(argv=None) -> int:
         repeats=args.repeats)
 
     where = torch.cuda.get_device_name(0) if on_gpu else f"CPU ({torch.get_num_threads()} threads)"
-    print(f"device: {where}; config: {args.config}; dtype: {dtype}; attention: {attn}")
-    report = {"device": where, "config": args.config, "dtype": str(dtype), "train_tokens_per_s": {},
-              "generate_tokens_per_s": {}}
-    for title, table, key in (("training tokens/s", train, "train_tokens_per_s"),
-                              ("generation tokens/s", gen, "generate_tokens_per_s")):
-        base = next(iter(table.values()))
-        print(f"\n{title} (median)")
-        for name, rate in table.items():
-            print(f"  {rate:12.1f}  x{rate / base:5.2f}  {name}")
-            report[key][name] = {"tokens_per_s": round(rate, 2), "ratio_vs_released": round(rate / base, 3)}
+    settings = {
+        "device": where, "config": args.config, "dtype": str(dtype), "attention": attn,
+        "effective_batch": args.effective_batch, "timed_steps": args.steps, "warmup_steps": args.warmup,
+        "prompt_median": args.prompt_median, "predict_examples": args.predict_examples,
+        "max_new_tokens": args.max_new_tokens, "repeats": args.repeats,
+    }
+    report = {"settings": settings, **summarize(train, gen)}
+    print(format_report(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0
 
+
+#: Issue 6's targets, on a GPU: ours / released recipe.
+TARGETS_ON_GPU = {"train": 3.0, "generate": 5.0}
+
+
+def summarize(train: dict, gen: dict) -> dict:
+    """Medians, spreads and ratios vs the first (released) setting of each table.
+
+    Examples
+    --------
+    >>> r = summarize({"released": [1, 2, 3], "ours": [6, 6, 9]}, {"released": [2.0], "ours": [10.0]})
+    >>> r["train"]["ours"]["ratio_vs_released"], r["generate"]["ours"]["median_tokens_per_s"]
+    (3.0, 10.0)
+    """
+    out = {}
+    for key, table in (("train", train), ("generate", gen)):
+        base = statistics.median(next(iter(table.values())))
+        out[key] = {
+            name: {
+                "median_tokens_per_s": round(statistics.median(rates), 2),
+                "min_tokens_per_s": round(min(rates), 2),
+                "max_tokens_per_s": round(max(rates), 2),
+                "n": len(rates),
+                "ratio_vs_released": round(statistics.median(rates) / base, 3),
+            }
+            for name, rates in table.items()
+        }
+    return out
+
+
+def format_report(report: dict) -> str:
+    """The tables and the final summary that the script prints."""
+    s = report["settings"]
+    lines = [
+        f"device: {s['device']}; config: {s['config']}; dtype: {s['dtype']}; attention: {s['attention']}",
+        f"training: effective batch {s['effective_batch']}, median over {s['timed_steps']} timed optimizer steps "
+        f"(after {s['warmup_steps']} warm-up); generation: {s['predict_examples']} prompts "
+        f"(median {s['prompt_median']} tokens) x {s['max_new_tokens']} new tokens, median over "
+        f"{s['repeats']} passes",
+    ]
+    for key, title in (("train", "training tokens/s"), ("generate", "generation tokens/s")):
+        lines += ["", f"{title}: median [min-max]  ratio vs released"]
+        for name, r in report[key].items():
+            lines.append(f"  {r['median_tokens_per_s']:10.1f} [{r['min_tokens_per_s']:.1f}-{r['max_tokens_per_s']:.1f}]"
+                         f"  x{r['ratio_vs_released']:5.2f}  {name}")
+    lines += ["", "SUMMARY (ours / released recipe, medians; issue 6 targets are for a GPU)"]
+    for key, what in (("train", "training  "), ("generate", "generation")):
+        rows = list(report[key].values())
+        base, ours = rows[0], rows[1]
+        extra = "".join(f"; x{r['ratio_vs_released']:.2f} {n.split(' (')[0]}" for n, r in list(report[key].items())[2:])
+        lines.append(
+            f"  {what}: x{ours['ratio_vs_released']:.2f} ({ours['median_tokens_per_s']:.1f} vs "
+            f"{base['median_tokens_per_s']:.1f} tokens/s){extra}; target >= x{TARGETS_ON_GPU[key]:g}"
+        )
+    if not s["device"].startswith("CPU"):
+        return "\n".join(lines)
+    return "\n".join(lines + ["  (measured on a CPU: the GPU targets do not apply as such)"])
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -154,6 +154,10 @@ def _greedy_config(model: Any, pad_token_id, eos_token_id, max_new_tokens: int, 
     cfg.max_length = None
     cfg.min_new_tokens = min_new_tokens
     cfg.pad_token_id = pad_token_id
+    # Checkpoints saved from training often carry use_cache=false, which
+    # transformers copies into the generation config: every new token would
+    # then re-run the whole prompt.  Greedy outputs are the same either way.
+    cfg.use_cache = True
     if eos_token_id is not None:
         cfg.eos_token_id = eos_token_id
     return cfg

@@ -1,5 +1,7 @@
 """Presets, data variants, response-only labels, packing and batched generation."""
 
+import json
+
 import pytest
 
 from ecellm.data import TRAIN_SIZES, encode_example, load_training_records, parse_tasks, subsample
@@ -119,3 +121,30 @@ def test_train_and_predict_commands_import_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_generation_uses_the_kv_cache_even_when_the_checkpoint_disables_it(tmp_path, tiny_llama):
+    import shutil
+
+    from ecellm.predictor import generate_token_ids, load_for_inference
+
+    # A checkpoint saved from training: use_cache=false and no generation_config.json.
+    path = tmp_path / "no-cache"
+    shutil.copytree(tiny_llama, path)
+    (path / "generation_config.json").unlink(missing_ok=True)
+    cfg = json.loads((path / "config.json").read_text())
+    (path / "config.json").write_text(json.dumps({**cfg, "use_cache": False}))
+    model, tok, _ = load_for_inference(str(path))
+    assert model.generation_config.use_cache is False  # what generate() would otherwise follow
+
+    widths = []
+    hook = model.model.register_forward_pre_hook(
+        lambda module, args, kwargs: widths.append(kwargs["input_ids"].shape[1]), with_kwargs=True
+    )
+    prompts = [[tok.bos_token_id, 5, 6, 7, 8], [tok.bos_token_id, 9, 10]]
+    run = dict(arch="causal", pad_token_id=tok.pad_token_id, eos_token_id=None, max_new_tokens=4, progress=False)
+    batched = generate_token_ids(model, prompts, batch_size=2, **run)
+    hook.remove()
+    assert widths == [5, 1, 1, 1]  # the prompt once, then one new token per step
+    assert batched == generate_token_ids(model, prompts, batch_size=1, **run)
+    assert [len(row) for row in batched] == [4, 4]

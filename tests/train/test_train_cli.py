@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ecinstruct_eval.cli import main
+from leaderboard.baselines import METHODS
 
 
 def _read_jsonl(path):
@@ -108,7 +109,7 @@ def test_baseline_models_dispatch_to_the_leaderboard(tmp_path, build_dir, monkey
         calls.update(method=method, n_train=len(train_records), seed=seed)
         return ["A"] * len(records)
 
-    monkeypatch.setitem(sys.modules, "leaderboard.baselines", types.SimpleNamespace(predict=fake_predict))
+    monkeypatch.setitem(sys.modules, "leaderboard.baselines", types.SimpleNamespace(predict=fake_predict, METHODS=METHODS))
     out = tmp_path / "maj.jsonl"
     assert main(["predict", "--model", "baseline:majority", "--data", str(build_dir), "--config", "SA",
                  "--split", "test", "--out", str(out), "--seed", "7"]) == 0
@@ -132,7 +133,7 @@ def test_several_configs_and_splits_go_to_one_file(tmp_path, build_dir, monkeypa
         seen.append((records[0]["task"], records[0]["split"], method))
         return [r["output"] for r in records]
 
-    monkeypatch.setitem(sys.modules, "leaderboard.baselines", types.SimpleNamespace(predict=fake_predict))
+    monkeypatch.setitem(sys.modules, "leaderboard.baselines", types.SimpleNamespace(predict=fake_predict, METHODS=METHODS))
     out = tmp_path / "sub.jsonl"
     assert main(["predict", "--model", "baseline:lexical", "--data", str(build_dir), "--config", "ag,SA",
                  "--split", "test,test_ood", "--out", str(out)]) == 0
