@@ -56,8 +56,16 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, KeyError, OSError) as e:
         print(f"ecinstruct build: {e}", file=sys.stderr)
         return 2
+    from builders.core import SourcesFolderError
+    from builders.pipeline import check_sources_folder
     from builders.progress import wanted
 
+    try:
+        if not (args.download and not Path(cfg.sources).exists()):  # --download may create the folder
+            check_sources_folder(cfg.sources)
+    except SourcesFolderError as e:
+        print(f"ecinstruct build: {e}", file=sys.stderr)
+        return 2
     log = (lambda _m: None) if args.quiet else print
     if args.download:
         from builders.sources import download
@@ -67,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{still} source file(s) still missing; place them as listed above and rerun.", file=sys.stderr)
     try:
         report = build(cfg, tasks, force=args.force, log=log, show_progress=wanted(args.quiet))
+    except SourcesFolderError as e:  # still no folder after --download
+        print(f"ecinstruct build: {e}", file=sys.stderr)
+        return 2
     except (FileNotFoundError, NotImplementedError) as e:  # MissingSourceError included
         print(f"ecinstruct build: {e}", file=sys.stderr)
         return 1

@@ -37,6 +37,7 @@ import os
 import random
 import resource
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -297,7 +298,10 @@ class TaskReport:
 
     ``rows_read`` counts input rows per source file, ``dropped`` counts rows
     left out per reason (malformed lines included), ``labels`` holds the label
-    distribution per split (the pipeline fills it from the built records),
+    distribution (of ``output``) per split and ``splits`` the split sizes (the
+    pipeline sets both from the records it writes), ``breakdowns`` holds
+    further per-split tallies by name (the pipeline adds ``"category"``; a task
+    module adds its own with :meth:`tally_splits` and ``by=``),
     ``elapsed_s`` the task's wall time and ``peak_rss_mb`` the process's peak
     resident memory while the task was built (the count restarts per task on
     Linux, see :func:`reset_peak_rss`; memory already resident, such as
@@ -309,10 +313,13 @@ class TaskReport:
     dropped: dict[str, int] = field(default_factory=dict)
     labels: dict[str, dict[str, int]] = field(default_factory=dict)
     splits: dict[str, int] = field(default_factory=dict)
+    breakdowns: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
     peak_rss_mb: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Key function of every named breakdown, so the pipeline can recount it on the final splits.
+    breakdown_keys: dict[str, Callable[[Example], str]] = field(default_factory=dict, repr=False, compare=False)
 
     def read(self, source: str, n: int = 1) -> None:
         self.rows_read[source] = self.rows_read.get(source, 0) + n
@@ -324,8 +331,60 @@ class TaskReport:
         if text not in self.notes:
             self.notes.append(text)
 
+    def tally_splits(
+        self,
+        splits: Mapping[str, Sequence[Example]],
+        key: Callable[[Example], str] = lambda ex: ex.output,
+        *,
+        by: str | None = None,
+    ) -> None:
+        """Tally ``key`` of every example per split, and fill :attr:`splits`.
+
+        Without ``by`` the tallies go to :attr:`labels`; with ``by`` they go to
+        ``breakdowns[by]`` and ``key`` is kept, so the pipeline recounts them on
+        the splits it finally writes (after overlap removal, unseen copies
+        included) instead of replacing them.
+
+        >>> report = TaskReport("PSI")
+        >>> report.tally_splits({"test": [Example("a", "yes"), Example("b", "no"), Example("c", "yes")]})
+        >>> report.labels, report.splits
+        ({'test': {'no': 1, 'yes': 2}}, {'test': 3})
+        >>> report.tally_splits({"test": [Example("a", "yes", category="Toys")]}, lambda ex: ex.category,
+        ...                     by="category")
+        >>> report.breakdowns
+        {'category': {'test': {'Toys': 1}}}
+        """
+        for name, exs in splits.items():
+            counts = tally(key(ex) for ex in exs)
+            if by is None:
+                self.labels[name] = counts
+            else:
+                self.breakdowns.setdefault(by, {})[name] = counts
+            self.splits[name] = len(exs)
+        if by is not None:
+            self.breakdown_keys[by] = key
+
+    def recount_breakdowns(self, splits: Mapping[str, Sequence[Example]]) -> None:
+        """Recount every breakdown recorded with ``by=`` on ``splits`` (the unseen copies count as their test set).
+
+        >>> report = TaskReport("QPR")
+        >>> report.tally_splits({"test": [Example("a", "A, B", relevance=["E", "I"])] * 2},
+        ...                     lambda ex: f"{len(ex.relevance)} products", by="list_size")
+        >>> report.recount_breakdowns({"test": [Example("a", "A, B", relevance=["E", "I"])]})
+        >>> report.breakdowns["list_size"]
+        {'test': {'2 products': 1}, 'test_unseen': {'2 products': 1}}
+        """
+        for by, key in self.breakdown_keys.items():
+            counts = {}
+            for name, exs in splits.items():
+                counts[name] = tally(key(ex) for ex in exs)
+                if name in UNSEEN_OF:
+                    counts[UNSEEN_OF[name]] = counts[name]
+            self.breakdowns[by] = counts
+
     def to_dict(self) -> dict:
         d = asdict(self)
+        del d["breakdown_keys"]
         d["rows_read"] = dict(sorted(self.rows_read.items()))
         d["dropped"] = dict(sorted(self.dropped.items()))
         d["elapsed_s"] = round(self.elapsed_s, 3)
@@ -338,6 +397,10 @@ class TaskReport:
 
 class MissingSourceError(FileNotFoundError):
     """A raw source file a task needs is not in the sources folder."""
+
+
+class SourcesFolderError(MissingSourceError):
+    """The sources folder itself does not exist or is not a folder."""
 
 
 def _name_variants(name: str) -> list[str]:
@@ -409,7 +472,8 @@ def iter_json_lines(
     Blank lines are ignored; lines that are not valid UTF-8 are counted in
     ``report.dropped["<label>: bad encoding"]`` and lines that fail ``parse``
     in ``report.dropped["<label>: malformed line"]``.  ``limit`` stops after
-    that many parsed rows.
+    that many parsed rows.  ``parse`` may read any one-record-per-line format
+    (the 2014 metadata's Python literals, the 2018 ratings CSV).
     """
     from builders import progress
 
@@ -644,17 +708,24 @@ def reset_peak_rss() -> bool:
         return False
 
 
+def tally(keys: Iterable[str]) -> dict[str, int]:
+    """How often each key occurs, keys sorted (the shape of :attr:`TaskReport.labels`).
+
+    >>> tally(["yes", "no", "yes"])
+    {'no': 1, 'yes': 2}
+    """
+    return dict(sorted(Counter(keys).items()))
+
+
 def label_counts(records: Iterable[Mapping]) -> dict[str, int]:
     """Distribution of ``output`` over records (AVE: positives vs. negatives by gold values)."""
-    counts: dict[str, int] = {}
-    for r in records:
-        if r.get("attributes"):
-            key = "positive" if any(a.get("value") != "None" for a in r["attributes"]) else "negative"
-        else:
-            key = r["output"] if len(r["output"]) <= 40 else "<text>"
-        counts[key] = counts.get(key, 0) + 1
-    return dict(sorted(counts.items()))
+    return tally(_label_key(r) for r in records)
 
+
+def _label_key(record: Mapping) -> str:
+    if record.get("attributes"):
+        return "positive" if any(a.get("value") != "None" for a in record["attributes"]) else "negative"
+    return record["output"] if len(record["output"]) <= 40 else "<text>"
 
 
 def clean_text(text: str) -> str:

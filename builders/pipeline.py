@@ -12,6 +12,12 @@ For every requested task the pipeline
    instructions, ids and one-shot ids (:func:`builders.core.finalize`), writes
    each split atomically, and finally the done-marker.
 
+The task's report records, per written split, its size (``splits``), the
+distribution of ``output`` (``labels``) and, under ``breakdowns``, the
+categories of its records (``category``) plus every breakdown the task module
+asked for (AG: ``category``, QPR: ``list_size``), recounted on the written
+records.
+
 Examples
 --------
 >>> from builders.core import BuildConfig
@@ -33,6 +39,7 @@ from builders import progress
 from builders.core import (
     BuildConfig,
     MissingSourceError,
+    SourcesFolderError,
     TaskReport,
     finalize,
     find_source,
@@ -41,6 +48,7 @@ from builders.core import (
     read_jsonl,
     remove_overlap,
     reset_peak_rss,
+    tally,
     write_json_atomic,
     write_jsonl_atomic,
 )
@@ -78,10 +86,38 @@ def task_module(task: str):
         raise
 
 
+def check_sources_folder(sources: Path) -> None:
+    """Raise a one-line :class:`SourcesFolderError` when ``sources`` is not an existing folder.
+
+    Checked before the per-file check, so a mistyped ``--sources`` gets one
+    sentence instead of one "missing file" entry per required file.
+
+    >>> try:
+    ...     check_sources_folder(Path("no/such/folder"))
+    ... except SourcesFolderError as e:
+    ...     print(str(e).split(":")[0])
+    sources folder no/such/folder does not exist
+    """
+    from builders.sources import SOURCES
+
+    path = Path(sources)
+    if path.is_dir():
+        return
+    what = "is not a folder" if path.exists() else "does not exist"
+    layout = ", ".join(f"{s}/" for s in SOURCES)
+    raise SourcesFolderError(
+        f"sources folder {path} {what}: expected a folder with one subfolder per raw source ({layout})"
+    )
+
+
 def check_sources(tasks: Sequence[str], cfg: BuildConfig) -> None:
-    """Raise one :class:`MissingSourceError` naming every required file that is missing."""
+    """Raise one :class:`MissingSourceError` naming every required file that is missing.
+
+    A missing sources folder raises a one-line :class:`SourcesFolderError` instead.
+    """
     from builders.sources import describe, download_hint, missing_files
 
+    check_sources_folder(cfg.sources)
     missing = [m for m in missing_files(tasks, cfg) if m[3]]
     if not missing:
         return
@@ -156,12 +192,19 @@ def build_task(task: str, cfg: BuildConfig, *, log: Callable[[str], None] = prin
     with progress.session(task, enabled=show_progress):
         examples = module.build(cfg, report)
     examples = remove_overlap(examples, report)
+    # The module's own breakdowns (report.tally_splits(..., by=...)) are recounted on
+    # what is written, next to the label distribution and split sizes set below.
+    report.recount_breakdowns(examples)
     records = finalize(task, examples, seed=cfg.seed)
     task_dir = Path(cfg.out) / task
     (task_dir / MARKER).unlink(missing_ok=True)
+    categories = report.breakdowns.setdefault("category", {})
     for split, recs in records.items():
         report.splits[split] = write_jsonl_atomic(task_dir / f"{split}.jsonl", recs)
         report.labels[split] = label_counts(recs)
+        categories[split] = tally(r["category"] for r in recs)
+    if not any(c for counts in categories.values() for c in counts):
+        del report.breakdowns["category"]  # a task without categories (ESCI, Leipzig)
     for stale in task_dir.glob("*.jsonl"):
         if stale.stem not in records:
             stale.unlink()

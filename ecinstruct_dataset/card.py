@@ -124,15 +124,97 @@ def configs_table(result: ExportResult) -> str:
     return _table(["config", "content", "splits"], rows)
 
 
-def tasks_table(tasks) -> str:
+#: Splits whose records make a task's IND categories.
+IND_SPLITS = ("train", "validation", "test")
+
+
+def _names(names, limit: int = 6) -> str:
+    """``names`` joined, at most ``limit`` of them.
+
+    >>> _names(["a", "b", "c"], limit=2)
+    'a, b + 1 more'
+    """
+    names = list(names)
+    more = f" + {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def build_categories(result: ExportResult) -> dict[str, tuple[str, str]]:
+    """Per task: the IND categories and the OOD test of this build, as the records say.
+
+    IND: the ``category`` values of ``train``/``validation``/``test``;
+    OOD: the categories of ``test_ood`` that no IND split has, else (AVE) the
+    attribute names of ``test_ood`` that ``train`` never asks for.  ``"–"``
+    where the source has no categories or the build has no OOD test set.
+    """
+    out = {}
+    for task in result.splits:
+        cats = result.categories.get(task, {})
+        ind = sorted({c for s in IND_SPLITS for c in cats.get(s, {}) if c})
+        ood_cats = sorted(c for c in cats.get("test_ood", {}) if c)
+        if "test_ood" not in result.splits[task]:
+            ood = "–"
+        elif new := [c for c in ood_cats if c not in ind]:
+            ood = _names(new)
+        else:
+            attrs = result.attribute_names.get(task, {})
+            held_out = sorted(attrs.get("test_ood", set()) - attrs.get("train", set()))
+            if held_out:
+                n = len(held_out)
+                ood = f"{n} held-out attribute{'s' if n != 1 else ''}: {_names(held_out, limit=10)}"
+            else:
+                ood = _names(ood_cats) or "–"
+        out[task] = (_names(ind) or "–", ood)
+    return out
+
+
+def tasks_table(tasks, categories: Mapping[str, tuple[str, str]] | None = None) -> str:
+    """The task table: what each task is, the categories this build used and the paper's sources.
+
+    ``categories`` maps a task to its (IND, OOD) text of this build
+    (:func:`build_categories`); without it those columns are left out.
+    """
     rows = []
     for code in tasks:
         spec = TASKS[code]
         ood = spec.ood_source if spec.has_ood else "–"
+        used = list(categories.get(code, ("–", "–"))) if categories is not None else []
         rows.append([f"`{code}`", spec.name, spec.group, spec.kind, spec.paper_metric,
-                     spec.ind_source, ood])
-    return _table(["code", "task", "family", "type", "primary metric", "IND source", "OOD test"],
-                  rows)
+                     *used, spec.ind_source, ood])
+    header = ["code", "task", "family", "type", "primary metric"]
+    if categories is not None:
+        header += ["IND categories (this build)", "OOD test (this build)"]
+    return _table(header + ["IND source (paper)", "OOD test (paper)"], rows)
+
+
+def _paper_categories() -> Mapping[str, Mapping[str, list[str]]]:
+    try:
+        from builders.sources import PAPER_CATEGORIES
+    except ImportError:
+        return {}
+    return PAPER_CATEGORIES
+
+
+def categories_note(result: ExportResult) -> str:
+    """A sentence naming the tasks whose categories differ from the paper's (empty when none do)."""
+    differ = []
+    for task, paper in _paper_categories().items():
+        cats = result.categories.get(task)
+        if task not in result.splits or not cats:
+            continue
+        ind = {c for s in IND_SPLITS for c in cats.get(s, {}) if c}
+        ood = {c for c in cats.get("test_ood", {}) if c} - ind
+        if not ind:  # records without categories: nothing to compare
+            continue
+        if ind != set(paper["ind"]) or ("test_ood" in cats and ood != set(paper["ood"])):
+            differ.append(task)
+    if not differ:
+        return ""
+    return (
+        f"This build takes {', '.join(differ)} from other product categories than the paper "
+        "(the *this build* columns above), so scores on these tasks are not comparable with "
+        "the paper's tables."
+    )
 
 
 def _shorten(value, limit: int = 300, items: int = 6):
@@ -306,7 +388,8 @@ def render_card(
         "eval_snippet": eval_snippet(result, repo),
         "configs_table": configs_table(result),
         "splits_table": splits_table(result),
-        "tasks_table": tasks_table(result.splits),
+        "tasks_table": tasks_table(result.splits, build_categories(result)),
+        "categories_note": categories_note(result),
         "task_examples": task_examples(result.examples),
         "instructions": instructions_section(result.instructions),
         "repo_id": repo,

@@ -1,6 +1,8 @@
 """``ecinstruct export``: write a Hub-ready dataset folder from a build (and push it).
 
 Imports stay light at module level: ``datasets`` loads only when the command runs.
+Exit status: 0 on success, 2 when the build folder or ``--out`` cannot be used
+(one line on standard error), 1 when ``--verify`` or ``--push-to-hub`` fails.
 """
 
 from __future__ import annotations
@@ -8,6 +10,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+
+def one_line(error: BaseException) -> str:
+    """``error``'s message on one line (a ``KeyError``'s without the quotes ``str`` adds).
+
+    >>> one_line(ValueError("build report and records disagree:\\n  SR/test: 3 != 4"))
+    'build report and records disagree: SR/test: 3 != 4'
+    """
+    msg = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+    return " ".join(str(msg).split())
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -40,9 +52,9 @@ def run(args: argparse.Namespace) -> int:
             repo_id=args.repo_id or args.push_to_hub,
             card_template=args.card_template,
         )
-    except (OSError, ValueError, KeyError) as e:
-        print(f"ecinstruct export: error: {e}", file=sys.stderr)
-        return 1
+    except (OSError, ValueError, KeyError) as e:  # a missing or malformed build folder, an unusable --out
+        print(f"ecinstruct export: error: {one_line(e)}", file=sys.stderr)
+        return 2
     counts = result.counts()
     print(f"wrote {args.out}: {len(result.configs)} configs, "
           f"{sum(n for c in counts.values() for n in c.values()):,} rows")

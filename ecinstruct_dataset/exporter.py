@@ -84,15 +84,25 @@ class ExportResult:
     #: build settings recorded in build_report.json (``seed``, ``sizes``)
     settings: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: per task and split: how many records have each ``category`` (what the build used)
+    categories: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    #: per task and split: the attribute names of the records' gold triples (AVE)
+    attribute_names: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     _ids: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
     def _observe(self, records: Iterable[dict]) -> Iterator[dict]:
-        """Pass records through, noting each task's first record and its instructions.
+        """Pass records through, noting each task's first record, its instructions and categories.
 
         Also checks that ids are unique across a task's splits (the files are
         checked one by one when read).
         """
         for r in records:
+            cats = self.categories.setdefault(r["task"], {}).setdefault(r["split"], {})
+            cats[r["category"]] = cats.get(r["category"], 0) + 1
+            if r["attributes"]:
+                self.attribute_names.setdefault(r["task"], {}).setdefault(r["split"], set()).update(
+                    a["attribute"] for a in r["attributes"]
+                )
             ids = self._ids.setdefault(r["task"], {})
             if ids.setdefault(r["id"], r["split"]) != r["split"]:
                 raise ValueError(

@@ -22,7 +22,8 @@ import re
 from collections.abc import Container, Iterator
 from pathlib import Path
 
-from builders.core import TaskReport, iter_json_lines
+from builders.core import TaskReport
+from builders.readers.amazon_review_2018 import iter_asin_records
 
 _ASIN = re.compile(r"""['"]asin['"]\s*:\s*['"]([^'"]+)['"]""")
 
@@ -40,7 +41,6 @@ def parse_line(line: str) -> dict:
 
 def iter_meta(path: Path, report: TaskReport | None = None, *, wanted: Container[str] | None = None) -> Iterator[dict]:
     """Stream metadata dicts; with ``wanted``, only those whose ``asin`` is in it (others are not parsed)."""
-    label = Path(path).name
 
     def parse(line: str):
         if wanted is not None:
@@ -49,16 +49,7 @@ def iter_meta(path: Path, report: TaskReport | None = None, *, wanted: Container
                 return None
         return parse_line(line)
 
-    for _, obj in iter_json_lines(path, report, label=label, parse=parse):
-        if obj is None:
-            continue
-        if not isinstance(obj.get("asin"), str) or not obj["asin"]:
-            if report is not None:
-                report.drop(f"{label}: no asin")
-            continue
-        if wanted is not None and obj["asin"] not in wanted:
-            continue
-        yield obj
+    yield from iter_asin_records(path, report, parse=parse, wanted=wanted)
 
 
 def to_2018_shape(meta: dict) -> dict:

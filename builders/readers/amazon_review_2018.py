@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Container, Iterator
+from collections.abc import Callable, Container, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from builders import progress
-from builders.core import TaskReport, iter_json_lines, open_binary
+from builders.core import TaskReport, iter_json_lines
 
 _DP = re.compile(r"/dp/([A-Z0-9]{10})")
 
@@ -65,7 +64,6 @@ def iter_meta(path: Path, report: TaskReport | None = None, *, wanted: Container
     With ``wanted``, only records whose ``asin`` is in it are parsed and
     yielded (a cheap look at the raw line skips the others).
     """
-    label = Path(path).name
     parse = json.loads
     if wanted is not None:
         def parse(line: str):
@@ -74,6 +72,21 @@ def iter_meta(path: Path, report: TaskReport | None = None, *, wanted: Container
                 return None
             return json.loads(line)
 
+    yield from iter_asin_records(path, report, parse=parse, wanted=wanted)
+
+
+def iter_asin_records(
+    path: Path, report: TaskReport | None = None, *, parse: Callable[[str], dict | None],
+    wanted: Container[str] | None = None,
+) -> Iterator[dict]:
+    """Stream the dicts ``parse`` makes of a metadata file's lines that have a non-empty string ``asin``.
+
+    ``parse`` returns ``None`` for a line it skipped on purpose (an unwanted
+    ASIN); dicts without an ``asin`` are counted under ``"<file>: no asin"``.
+    With ``wanted``, only records whose ``asin`` is in it are yielded.  Both
+    metadata readers (2018 JSON, 2014 Python literals) share this.
+    """
+    label = Path(path).name
     for _, obj in iter_json_lines(path, report, label=label, parse=parse):
         if obj is None:
             continue
@@ -133,42 +146,20 @@ def _review(obj) -> Interaction | None:
 
 
 def iter_ratings(path: Path, report: TaskReport | None = None) -> Iterator[Interaction]:
-    """Stream a ratings CSV (``item,user,rating,unix_time``, no header) as :class:`Interaction`."""
-    label = Path(path).name
-    n = bad = undecodable = 0
-    tracker = progress.track(label, total=Path(path).stat().st_size)
-    try:
-        with open_binary(path) as f:
-            for lineno, raw in enumerate(f, 1):
-                if not lineno & progress.EVERY:
-                    tracker.update(n, progress.raw_position(f))
-                if raw.isspace() or not raw:
-                    continue
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    undecodable += 1
-                    continue
-                try:
-                    item, user, rating, time = line.strip().split(",")
-                    it = Interaction(user, item, float(rating), int(time), "")
-                except ValueError:
-                    bad += 1
-                    continue
-                if not item or not user or not 1.0 <= it.rating <= 5.0:
-                    bad += 1
-                    continue
-                n += 1
-                yield it
-    finally:
-        tracker.close(n)
-        if report is not None:
-            if n:
-                report.read(label, n)
-            if bad:
-                report.drop(f"{label}: malformed line", bad)
-            if undecodable:
-                report.drop(f"{label}: bad encoding", undecodable)
+    """Stream a ratings CSV (``item,user,rating,unix_time``, no header) as :class:`Interaction`.
+
+    Lines that do not hold a rating in 1..5 by a user of an item count as malformed.
+    """
+    for _, it in iter_json_lines(path, report, parse=_rating):
+        yield it
+
+
+def _rating(line: str) -> Interaction:
+    item, user, rating, time = line.strip().split(",")
+    it = Interaction(user, item, float(rating), int(time), "")
+    if not item or not user or not 1.0 <= it.rating <= 5.0:
+        raise ValueError("not a rating")
+    return it
 
 
 def iter_interactions(path: Path, report: TaskReport | None = None) -> Iterator[Interaction]:

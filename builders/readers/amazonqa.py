@@ -14,12 +14,23 @@ required field, is skipped and counted in the report.
 
 Examples
 --------
->>> from builders import progress
-from builders.core import TaskReport, open_binary
+>>> import json, os, tempfile
+>>> from builders.core import TaskReport
+>>> row = {"qid": 7, "asin": "B00E7LVBCE", "category": "Electronics",
+...        "questionText": "Does it fit a 15 inch laptop?", "questionType": "yesno",
+...        "review_snippets": ["Fits my 15 inch laptop."],
+...        "answers": [{"answerText": "Yes, it does.", "answerType": "Y", "helpful": [3, 4]}],
+...        "is_answerable": True}
+>>> path = os.path.join(tempfile.mkdtemp(), "train-qar.jsonl")
+>>> with open(path, "w", encoding="utf-8") as f:
+...     print(json.dumps(row), file=f)
+...     print("{not json", file=f)
 >>> r = TaskReport("AP")
->>> recs = list(iter_records("samples/sources/amazonqa/qar.jsonl", r))  # doctest: +SKIP
->>> recs[0].category  # doctest: +SKIP
-'Electronics'
+>>> recs = list(iter_records(path, r))
+>>> recs[0].category, recs[0].answers[0].helpful_votes
+('Electronics', 3)
+>>> r.rows_read, r.dropped
+({'train-qar.jsonl': 2}, {'amazonqa: bad JSON': 1})
 """
 
 from __future__ import annotations

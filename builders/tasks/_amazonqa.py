@@ -151,13 +151,3 @@ def build(
         if n is not None and len(out[split]) < n:
             report.note(f"{split}: {len(out[split])} examples available, fewer than the target {n}")
     return out
-
-
-def record_labels(report: TaskReport, splits: dict[str, list[Example]], key) -> None:
-    for name, exs in splits.items():
-        counts: dict[str, int] = {}
-        for ex in exs:
-            k = key(ex)
-            counts[k] = counts.get(k, 0) + 1
-        report.labels[name] = dict(sorted(counts.items()))
-        report.splits[name] = len(exs)

@@ -164,14 +164,3 @@ def query_of(row: Row, report: TaskReport) -> str | None:
         report.drop("not English")
         return None
     return clean(row.query) or None
-
-
-def record_labels(report: TaskReport, splits: dict[str, list[Example]], key=lambda ex: ex.output) -> None:
-    """Fill ``report.labels`` and ``report.splits`` from built examples."""
-    for name, exs in splits.items():
-        counts: dict[str, int] = {}
-        for ex in exs:
-            k = key(ex)
-            counts[k] = counts.get(k, 0) + 1
-        report.labels[name] = dict(sorted(counts.items()))
-        report.splits[name] = len(exs)

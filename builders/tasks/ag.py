@@ -50,5 +50,5 @@ def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
         return Example(input=text, output=answer, source_ids=[rec.qid, rec.asin])
 
     splits = _amazonqa.build(cfg, report, CODE, DEFAULT_CATEGORIES, make)
-    _amazonqa.record_labels(report, splits, key=lambda ex: ex.category)
+    report.tally_splits(splits, key=lambda ex: ex.category, by="category")
     return splits

@@ -36,5 +36,5 @@ def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
                        source_ids=[rec.qid, rec.asin])
 
     splits = _amazonqa.build(cfg, report, CODE, DEFAULT_CATEGORIES, make)
-    _amazonqa.record_labels(report, splits, key=lambda ex: ex.output)
+    report.tally_splits(splits)
     return splits

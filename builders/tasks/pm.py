@@ -107,16 +107,6 @@ def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
         "validation": pairs[n_train : n_train + n_val],
         "test": pairs[n_train + n_val :],
     }
-    report.labels.update(
-        {name: _count(ex.output for ex in exs) for name, exs in splits.items()}
-    )
-    report.splits.update({name: len(exs) for name, exs in splits.items()})
+    report.tally_splits(splits)
     report.notes.append(f"{len(matched)} matched pairs after deduplication, {len(unmatched)} unmatched")
     return splits
-
-
-def _count(labels) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for label in labels:
-        out[label] = out.get(label, 0) + 1
-    return dict(sorted(out.items()))

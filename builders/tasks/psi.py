@@ -42,5 +42,5 @@ def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
 
     units = {s: [[r] for r in rs] for s, rs in rows.items()}
     splits = _esci.sample(cfg, report, CODE, units, make)
-    _esci.record_labels(report, splits)
+    report.tally_splits(splits)
     return splits

@@ -72,5 +72,5 @@ def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
 
     units = {s: _esci.group_by_query(rs) for s, rs in rows.items()}
     splits = _esci.sample(cfg, report, CODE, units, make)
-    _esci.record_labels(report, splits, key=lambda ex: f"{len(ex.relevance)} products")
+    report.tally_splits(splits, key=lambda ex: f"{len(ex.relevance)} products", by="list_size")
     return splits

@@ -3,11 +3,12 @@
 import gzip
 import json
 import shutil
+from collections import Counter
 
 import pytest
 from _review_samples import CONFIG, SOURCES, TASKS, built, records, sample_config
 
-from builders.core import RECORD_FIELDS, MissingSourceError, read_jsonl
+from builders.core import RECORD_FIELDS, MissingSourceError, SourcesFolderError, read_jsonl
 from builders.pipeline import build, parse_tasks
 from ecinstruct_eval.cli import main
 
@@ -126,10 +127,53 @@ def test_cli_build_and_errors(tmp_path, capsys):
     assert main(["build", "--sources", str(SOURCES), "--out", str(out), "--config", str(CONFIG),
                  "--tasks", "SA", "--sizes", "3"]) == 0
     assert json.loads((out / "build_report.json").read_text())["tasks"]["SA"]["splits"]["train"] == 30
-    assert main(["build", "--sources", str(tmp_path / "nowhere"), "--out", str(out), "--tasks", "sr"]) == 1
+    (tmp_path / "empty").mkdir()
+    assert main(["build", "--sources", str(tmp_path / "empty"), "--out", str(out), "--tasks", "sr"]) == 1
     err = capsys.readouterr().err
-    assert str(tmp_path / "nowhere" / "amazon_review_2018" / "meta_Electronics.json.gz") in err
+    assert str(tmp_path / "empty" / "amazon_review_2018" / "meta_Electronics.json.gz") in err
     assert main(["build", "--sources", str(SOURCES), "--out", str(out), "--tasks", "XX"]) == 2
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_cli_sources_not_a_folder_is_one_line_exit_2(tmp_path, capsys, kind):
+    sources = tmp_path / "nope"
+    if kind == "file":
+        sources.write_text("not a folder")
+    out = tmp_path / "out"
+    assert main(["build", "--sources", str(sources), "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and not captured.out
+    assert str(sources) in lines[0]
+    assert ("does not exist" if kind == "missing" else "is not a folder") in lines[0]
+    assert "missing" not in lines[0] and not out.exists()
+    with pytest.raises(SourcesFolderError):  # the library says the same, before any per-file check
+        build(sample_config(out, sources=sources), ["SA"], **QUIET)
+
+
+def test_report_keeps_labels_sizes_and_the_modules_breakdowns(tmp_path):
+    cfg = sample_config(tmp_path, sizes=10)
+    build(cfg, ["QPR", "AG", "SA"], **QUIET)
+    report = json.loads((tmp_path / "build_report.json").read_text())["tasks"]
+
+    def tally(values):
+        return dict(sorted(Counter(values).items()))
+
+    for task in ("QPR", "AG", "SA"):
+        rep = report[task]
+        assert set(rep["splits"]) == {p.stem for p in (tmp_path / task).glob("*.jsonl")}
+        for split, n in rep["splits"].items():
+            recs = read_jsonl(tmp_path / task / f"{split}.jsonl")
+            assert len(recs) == n and sum(rep["labels"][split].values()) == n
+            if task != "AG":  # AG's outputs are free text
+                assert rep["labels"][split] == tally(r["output"] for r in recs)
+            if task == "QPR":
+                assert rep["breakdowns"]["list_size"][split] == tally(f"{len(r['relevance'])} products" for r in recs)
+            else:
+                assert rep["breakdowns"]["category"][split] == tally(r["category"] for r in recs)
+    assert set(report["QPR"]["breakdowns"]) == {"list_size"}  # ESCI has no categories
+    assert set(report["AG"]["breakdowns"]["category"]["test_ood"]) == {"Cell_Phones_and_Accessories"}
+    assert set(report["SA"]["breakdowns"]["category"]["train"]) == {"Gift_Cards", "Magazine_Subscriptions"}
 
 
 def test_parse_tasks():

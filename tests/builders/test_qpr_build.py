@@ -42,7 +42,9 @@ def test_lists_are_2_to_4_distinct_grades_consistent_with_output(built):
             assert [r["esci_label"] for r in srcs] == ex.relevance
             assert len({r["query_id"] for r in srcs}) == 1
     assert sizes == {2, 3, 4}
-    assert sum(report.labels["train"].values()) == len(splits["train"])
+    assert report.breakdowns["list_size"]["train"] == {
+        f"{n} products": sum(len(ex.relevance) == n for ex in splits["train"]) for n in (2, 3, 4)
+    }
 
 
 def test_real_vespa_query_is_in_test(built):

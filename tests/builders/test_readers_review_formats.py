@@ -3,6 +3,7 @@
 import gzip
 import json
 
+import pytest
 from _review_samples import SOURCES
 
 from builders.core import TaskReport
@@ -48,10 +49,11 @@ def test_malformed_review_lines_are_counted_not_fatal(tmp_path):
 
 def test_ratings_csv_bad_rows_counted(tmp_path):
     path = tmp_path / "Cat.csv"
-    path.write_text("I1,U1,5.0,100\nI2,U2,five,100\nI3,U3\nI4,U4,3.0,200\n", encoding="utf-8")
+    path.write_bytes(b"I1,U1,5.0,100\nI2,U2,five,100\nI3,U3\nI4,U4,3.0,200\nI5,U5,9,1\nI6,,4,1\n\xff,U7,1,1\n")
     report = TaskReport("X")
     assert [r.item for r in ar18.iter_ratings(path, report)] == ["I1", "I4"]
-    assert report.dropped == {"Cat.csv: malformed line": 2}
+    assert report.rows_read == {"Cat.csv": 2}
+    assert report.dropped == {"Cat.csv: malformed line": 4, "Cat.csv: bad encoding": 1}
 
 
 def test_similar_item_html_table_gives_asins():
@@ -82,6 +84,18 @@ def test_2014_metadata_is_python_literal_and_never_evaluated(tmp_path):
     assert shaped["category"] == ["Tools", "Power"]
     assert shaped["also_buy"] == ["A2", "A4"] and shaped["also_view"] == ["A3"]
     assert [m["asin"] for m in ar14.iter_meta(path, None, wanted={"A5"})] == ["A5"]
+
+
+@pytest.mark.parametrize("reader, line", [(ar14, repr), (ar18, json.dumps)], ids=["2014", "2018"])
+def test_metadata_without_asin_is_counted_and_wanted_filters(tmp_path, reader, line):
+    path = tmp_path / "meta_Cat.json"
+    rows = [{"asin": "A1"}, {"title": "no asin"}, {"asin": ""}, {"asin": "A2", "also_buy": ["A1"]}]
+    path.write_text("\n".join(line(r) for r in rows) + "\n", encoding="utf-8")
+    report = TaskReport("X")
+    assert [m["asin"] for m in reader.iter_meta(path, report)] == ["A1", "A2"]
+    assert report.dropped == {"meta_Cat.json: no asin": 2}
+    assert [m["asin"] for m in reader.iter_meta(path, None, wanted={"A2"})] == ["A2"]
+    assert list(reader.iter_meta(path, None, wanted=set())) == []
 
 
 def test_mave_schema_violations_are_counted(tmp_path):

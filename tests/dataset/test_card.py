@@ -117,3 +117,54 @@ def test_the_cards_evaluation_recipe_runs(export_dir, hf_cache):
     assert result.primary == "hr@1" and result[result.primary] == 1.0 and result.n_failed == 0
     wrong = ["Z"] * refs.num_rows
     assert ecinstruct_eval.score(wrong, "SR", references=refs)[result.primary] == 0.0
+
+
+def _task_rows(text: str) -> dict[str, dict[str, str]]:
+    table = text.split("## The ten tasks")[1].split("\n\n")[1].splitlines()
+    header = [c.strip() for c in table[0].strip("|").split("|")]
+    return {row.split("|")[1].strip(" `"): dict(zip(header, (c.strip() for c in row.strip("|").split("|"))))
+            for row in table[2:]}
+
+
+def test_task_table_shows_the_builds_categories_next_to_the_papers(card):
+    rows = _task_rows(card.text)
+    assert list(rows) == list(TASKS)
+    for code, row in rows.items():
+        assert row["IND source (paper)"] == TASKS[code].ind_source
+        assert row["OOD test (paper)"] == (TASKS[code].ood_source if TASKS[code].has_ood else "–")
+    # the fixture build's records: SR "Electronics" in every split, PM without categories
+    assert rows["SR"]["IND categories (this build)"] == rows["SR"]["OOD test (this build)"] == "Electronics"
+    assert rows["PM"]["IND categories (this build)"] == rows["PM"]["OOD test (this build)"] == "–"
+    assert "Sports_and_Outdoors" not in rows["SR"]["IND categories (this build)"]
+    note = card.text.split("## The ten tasks")[1].split("One example per task")[0]
+    assert "This build takes SR, AG from other product categories than the paper" in note
+
+
+def _result(categories, attribute_names=None):
+    from pathlib import Path
+
+    from ecinstruct_dataset.exporter import ExportResult, SplitFiles
+
+    splits = {t: {s: SplitFiles([], 1, 1, 1) for s in by_split} for t, by_split in categories.items()}
+    return ExportResult(out=Path("unused"), splits=splits, categories=categories,
+                        attribute_names=attribute_names or {})
+
+
+def test_build_categories_from_records():
+    from ecinstruct_dataset.card import build_categories, categories_note
+
+    paper_sa = {"train": {"Electronics": 5, "Home_and_Kitchen": 4, "Sports_and_Outdoors": 3},
+                "test": {"Electronics": 1}, "test_ood": {"Tools_and_Home_Improvement": 2}}
+    ave = {"train": {"Boots": 3, "Dresses": 2}, "test_ood": {"Boots": 1}}
+    result = _result({"SA": paper_sa, "AVE": ave, "PM": {"train": {"": 4}, "test": {"": 1}}},
+                     {"AVE": {"train": {"color", "size"}, "test_ood": {"color", "neckline"}}})
+    assert build_categories(result) == {
+        "SA": ("Electronics, Home_and_Kitchen, Sports_and_Outdoors", "Tools_and_Home_Improvement"),
+        "AVE": ("Boots, Dresses", "1 held-out attribute: neckline"),
+        "PM": ("–", "–"),
+    }
+    assert categories_note(result) == ""  # the paper's categories: nothing to warn about
+    samples = _result({"SA": {"train": {"Gift_Cards": 3, "Magazine_Subscriptions": 2},
+                              "test_ood": {"All_Beauty": 1}}})
+    assert build_categories(samples)["SA"] == ("Gift_Cards, Magazine_Subscriptions", "All_Beauty")
+    assert categories_note(samples).startswith("This build takes SA from other product categories")

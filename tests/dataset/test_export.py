@@ -161,11 +161,22 @@ def test_cli_export_and_verify(build_dir, tmp_path, capsys, monkeypatch):
     assert "verified: load_dataset opens all 11 configs" in printed
 
 
-def test_cli_export_error_is_one_line(tmp_path, capsys):
-    assert main(["export", "--from", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 1
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("ecinstruct export: error:") and "does not exist" in err
-    assert "\n" not in err
+def test_cli_export_error_is_one_line_exit_2(tmp_path, capsys):
+    assert main(["export", "--from", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
+    captured = capsys.readouterr()
+    err = captured.err
+    assert err.startswith("ecinstruct export: error:") and "does not exist" in err and str(tmp_path / "nope") in err
+    assert err.count("\n") == 1 and not captured.out
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_export_error_on_a_broken_build_is_one_line_exit_2(build_dir, tmp_path, capsys):
+    build = tmp_path / "b"
+    shutil.copytree(build_dir, build)
+    (build / "SR" / "test.jsonl").write_text("{not json\n", encoding="utf-8")
+    assert main(["export", "--from", str(build), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ecinstruct export: error:") and err.count("\n") == 1
 
 
 def test_empty_splits_are_left_out_with_a_note(build_dir, tmp_path, hf_cache):

@@ -31,3 +31,11 @@ def test_sample_build_exports_and_loads_with_the_reported_sizes(tmp_path):
     assert sizes["all"] == {s: sum(r["splits"].get(s, 0) for r in report.values())
                             for s in ("train", "validation")}
     assert set(sizes) == {"all", *TASKS} and list(result.configs) == ["all", *TASKS]
+
+    # The card's task table names the categories the samples hold, the paper's beside them.
+    card = (tmp_path / "hub" / "README.md").read_text(encoding="utf-8")
+    tasks_table = card.split("## The ten tasks")[1]
+    sa = next(line for line in tasks_table.splitlines() if line.startswith("| `SA` |"))
+    assert [c.strip() for c in sa.strip("|").split("|")][5:] == [
+        "Gift_Cards, Magazine_Subscriptions", "All_Beauty", TASKS["SA"].ind_source, TASKS["SA"].ood_source]
+    assert "This build takes PRP, SA, SR from other product categories than the paper" in card
