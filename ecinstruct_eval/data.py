@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,8 @@ from ecinstruct_eval.tasks import get_task
 #: Environment variable naming the data location (build folder, export folder or Hub id).
 DATA_ENV = "ECINSTRUCT_DATA"
 
-__all__ = ["DATA_ENV", "DataNotFoundError", "load_split", "read_predictions", "resolve_location"]
+__all__ = ["DATA_ENV", "DataNotFoundError", "iter_jsonl", "load_split", "read_jsonl",
+           "read_predictions", "resolve_location", "select_predictions"]
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -63,22 +64,32 @@ def _looks_local(loc: str) -> bool:
     return loc.startswith((".", "/", "~", "\\")) or loc.count("/") > 1 or "\\" in loc
 
 
-def read_jsonl(path: str | os.PathLike) -> list[dict]:
-    """Read a JSONL file of objects; errors name the file and line."""
-    records = []
+def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line number, JSON value)`` for every non-blank line of a JSONL file.
+
+    Invalid JSON raises a ``ValueError`` naming the file and line.  This is the
+    one JSONL reader of the package: :func:`read_jsonl` and the predictions
+    reader build on it.
+    """
     with open(path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                yield lineno, json.loads(line)
             except json.JSONDecodeError as e:
                 raise ValueError(f"{path}, line {lineno}: not valid JSON ({e.msg})") from None
-            if not isinstance(obj, dict):
-                raise ValueError(
-                    f"{path}, line {lineno}: expected a JSON object, got {type(obj).__name__}"
-                )
-            records.append(obj)
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict]:
+    """Read a JSONL file of objects; errors name the file and line."""
+    records = []
+    for lineno, obj in iter_jsonl(path):
+        if not isinstance(obj, dict):
+            raise ValueError(
+                f"{path}, line {lineno}: expected a JSON object, got {type(obj).__name__}"
+            )
+        records.append(obj)
     return records
 
 
@@ -110,7 +121,10 @@ def load_split(task: str, split: str, location: str | os.PathLike | None = None)
         ``split`` is not a split of ``task``; the message lists the valid ones.
     DataNotFoundError
         Nothing configured, or the location does not hold the split (also
-        offline with an uncached Hub id).
+        offline with an uncached Hub id).  When offline mode is off but the
+        Hub does not answer within 3 s, the split is read from the local
+        cache in offline mode, or this is raised at once (instead of after
+        huggingface_hub's retries).
 
     Examples
     --------
@@ -144,6 +158,17 @@ def _load_with_datasets(loc: str, task: str, split: str) -> list[dict]:
         import datasets
     except ImportError:  # pragma: no cover - datasets is a core dependency
         raise _not_found(task, split, f"{loc} needs the 'datasets' package") from None
+    offline = bool(datasets.config.HF_HUB_OFFLINE)
+    if not offline and not _hub_reachable():
+        # Without this, huggingface_hub retries for ~25 s before giving up; in
+        # offline mode datasets still finds a cached copy, or fails at once.
+        try:
+            with _offline_mode(datasets):
+                ds = datasets.load_dataset(loc, task, split=split)
+        except Exception as e:
+            raise _not_found(task, split, f"the Hugging Face Hub is unreachable and {loc} is not "
+                                          "in the local cache") from e
+        return ds.to_list()
     try:
         ds = datasets.load_dataset(loc, task, split=split)
     except (ValueError, KeyError) as e:
@@ -155,6 +180,62 @@ def _load_with_datasets(loc: str, task: str, split: str) -> list[dict]:
     except Exception as e:  # datasets raises many exception types when offline
         raise _not_found(task, split, f"{loc} could not be loaded ({type(e).__name__}: {e})") from e
     return ds.to_list()
+
+
+_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to the Hub endpoint opens within ``timeout`` seconds.
+
+    Assumed reachable behind a proxy (a direct probe says nothing there).
+    """
+    if any(os.environ.get(v) for v in _PROXY_VARS):
+        return True
+    import socket
+    import threading
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    host, port = url.hostname, url.port or (443 if url.scheme == "https" else 80)
+    if not host:
+        return True
+    ok: list[bool] = []
+
+    def probe() -> None:  # in a thread: name resolution has no timeout of its own
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            ok.append(True)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(ok)
+
+
+class _offline_mode:
+    """Turn on the Hub's offline mode for one ``load_dataset`` call."""
+
+    def __init__(self, datasets_module: Any):
+        import huggingface_hub.constants as hub_constants
+
+        self._targets = [(datasets_module.config, "HF_HUB_OFFLINE"),
+                         (datasets_module.config, "HF_DATASETS_OFFLINE"),
+                         (hub_constants, "HF_HUB_OFFLINE")]
+        self._saved: list = []
+
+    def __enter__(self) -> None:
+        for module, name in self._targets:
+            self._saved.append(getattr(module, name, None))
+            setattr(module, name, True)
+
+    def __exit__(self, *exc: Any) -> None:
+        for (module, name), value in zip(self._targets, self._saved):
+            setattr(module, name, value)
 
 
 _ABSENT = object()
@@ -185,7 +266,7 @@ def read_predictions(path_or_obj: Any) -> list[dict]:
 
     Parameters
     ----------
-    path_or_obj : path, sequence, mapping or pandas Series
+    path_or_obj : path, sequence, mapping, pandas Series or DataFrame
         * a ``.jsonl`` file of ``{"id": ..., "prediction": ...}`` lines (other
           fields such as ``task`` and ``split`` are kept);
         * a ``.json`` file holding a list of such objects, a list of strings,
@@ -194,7 +275,10 @@ def read_predictions(path_or_obj: Any) -> list[dict]:
           position), or of dicts as above;
         * a mapping id -> prediction;
         * a pandas Series (its index gives the ids unless it is a default
-          ``RangeIndex``).
+          ``RangeIndex``);
+        * a pandas DataFrame with a ``prediction`` column and optionally an
+          ``id`` column (without one, rows align by position; other columns
+          such as ``task`` and ``split`` are kept).
 
     Returns
     -------
@@ -203,6 +287,9 @@ def read_predictions(path_or_obj: Any) -> list[dict]:
 
     Raises
     ------
+    TypeError
+        An input of none of these kinds (e.g. a DataFrame without a
+        ``prediction`` column); the message lists the accepted inputs.
     ValueError
         Malformed input; for files the message names the file and line.
 
@@ -215,6 +302,8 @@ def read_predictions(path_or_obj: Any) -> list[dict]:
     """
     if isinstance(path_or_obj, (str, os.PathLike)):
         return _read_predictions_file(Path(path_or_obj))
+    if _is_dataframe(path_or_obj):
+        return _from_dataframe(path_or_obj)
     if _is_series(path_or_obj):
         import pandas as pd
 
@@ -228,7 +317,9 @@ def read_predictions(path_or_obj: Any) -> list[dict]:
         return [
             _from_record({"id": k, "prediction": v}, f"id {k!r}") for k, v in path_or_obj.items()
         ]
-    if isinstance(path_or_obj, Sequence) or hasattr(path_or_obj, "__iter__"):
+    # Any ordered iterable (list, tuple, numpy array, generator, datasets.Dataset).
+    if hasattr(path_or_obj, "__iter__") and not isinstance(
+            path_or_obj, (bytes, bytearray, set, frozenset)):
         out = []
         for k, item in enumerate(path_or_obj):
             if item is None or isinstance(item, str):
@@ -236,10 +327,91 @@ def read_predictions(path_or_obj: Any) -> list[dict]:
             else:
                 out.append(_from_record(item, f"item {k}"))
         return out
-    raise TypeError(
-        "predictions must be a path, a sequence of strings, a mapping id -> string or a "
-        f"pandas Series, got {type(path_or_obj).__name__}"
-    )
+    raise TypeError(f"predictions must be {_ACCEPTED}; got {type(path_or_obj).__name__}")
+
+
+_ACCEPTED = (
+    "a path to a JSONL/JSON file, a sequence of strings (None allowed) or of "
+    '{"id", "prediction"} records, a mapping id -> string, a pandas Series, or a pandas '
+    "DataFrame with a 'prediction' column (and optionally 'id')"
+)
+
+
+def _is_dataframe(obj: Any) -> bool:
+    return type(obj).__name__ == "DataFrame" and hasattr(obj, "columns") and hasattr(obj, "to_dict")
+
+
+def _from_dataframe(df: Any) -> list[dict]:
+    columns = [str(c) for c in df.columns]
+    if "prediction" not in columns:
+        raise TypeError(f"a predictions DataFrame needs a 'prediction' column (and optionally "
+                        f"'id'), got columns {columns}; predictions must be {_ACCEPTED}")
+    if len(set(columns)) != len(columns):
+        raise TypeError(f"a predictions DataFrame must not repeat column names, got {columns}")
+    out = []
+    for k, row in enumerate(df.to_dict("records")):
+        rec = {str(c): (None if _isna(v) else v) for c, v in row.items()}
+        rec.setdefault("id", None)
+        out.append(_from_record(rec, f"row {k}"))
+    return out
+
+
+def select_predictions(predictions: list[dict], task: str,
+                       split: str | None) -> tuple[list[dict], int]:
+    """Keep the predictions for ``task``/``split`` when they say which they are for.
+
+    ``ecinstruct predict`` and leaderboard submissions write one file for many
+    tasks and splits (lines ``{"task", "split", "id", "prediction"}``).  A
+    prediction carrying ``task`` (case-insensitive) or ``split`` is kept only
+    if it matches; one without them is always kept.
+
+    Parameters
+    ----------
+    predictions : list of dict
+        Output of :func:`read_predictions`.
+    task : str
+        Task code being scored.
+    split : str or None
+        Split being scored; ``None`` matches any split.
+
+    Returns
+    -------
+    kept : list of dict
+    n_ignored : int
+        Predictions dropped because they are for another task or split.
+
+    Raises
+    ------
+    ValueError
+        Predictions carry task/split fields but none matches; the message
+        lists what the predictions are for.
+
+    Examples
+    --------
+    >>> preds = [{"task": "SA", "split": "test", "id": "a", "prediction": "B"},
+    ...          {"task": "PM", "split": "test", "id": "b", "prediction": "yes"}]
+    >>> kept, n_ignored = select_predictions(preds, "sa", "test")
+    >>> [p["id"] for p in kept], n_ignored
+    (['a'], 1)
+    """
+    code = str(task).upper()
+    if not any("task" in p or "split" in p for p in predictions):
+        return predictions, 0
+
+    def matches(p: dict) -> bool:
+        t, s = p.get("task"), p.get("split")
+        return (t is None or str(t).upper() == code) and (s is None or split is None or s == split)
+
+    kept = [p for p in predictions if matches(p)]
+    if predictions and not kept:
+        found: dict[str, int] = {}
+        for p in predictions:
+            key = f"{p.get('task', '?')}/{p.get('split', '?')}"
+            found[key] = found.get(key, 0) + 1
+        listing = ", ".join(f"{k} ({n})" for k, n in sorted(found.items()))
+        raise ValueError(f"none of the {len(predictions)} predictions is for {code}/{split}; "
+                         f"they are for: {listing}")
+    return kept, len(predictions) - len(kept)
 
 
 def _is_series(obj: Any) -> bool:
@@ -270,15 +442,4 @@ def _read_predictions_file(path: Path) -> list[dict]:
                     out.append(_from_record(item, f"{path}, item {k}"))
             return out
         raise ValueError(f"{path}: expected a JSON list or object, got {type(data).__name__}")
-    out = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            where = f"{path}, line {lineno}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{where}: not valid JSON ({e.msg})") from None
-            out.append(_from_record(obj, where))
-    return out
+    return [_from_record(obj, f"{path}, line {lineno}") for lineno, obj in iter_jsonl(path)]

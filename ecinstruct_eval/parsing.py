@@ -12,7 +12,9 @@ The chain is the same for every task::
 * The extractors (:func:`extract_letter`, :func:`extract_yes_no`,
   :func:`extract_ranking`, :func:`extract_triples`) know one answer shape
   each and return ``None`` rather than guess: an output naming two different
-  answers, a refusal, or an empty output is *failed*.
+  answers, a refusal, or an empty output is *failed*.  For option letters,
+  a first line that is an explicit letter answer wins over option texts
+  mentioned in later explanation lines (:func:`extract_letter`).
 
 :func:`parse` dispatches on the task kind from :data:`ecinstruct_eval.TASKS`.
 
@@ -46,6 +48,7 @@ __all__ = [
     "normalize",
     "split_options",
     "is_refusal",
+    "is_ag_refusal",
     "extract_letter",
     "extract_yes_no",
     "extract_ranking",
@@ -117,7 +120,7 @@ _NEWLINES = re.compile(r"\s*\n\s*")
 
 _REFUSAL = re.compile(
     r"^(?:i'?m sorry|sorry\b|i am sorry|i apologi[sz]e|as an ai\b|i (?:can ?not|can't|am unable|"
-    r"'m unable|do not have enough|don't have enough)|unfortunately,? i|it is (?:not possible|"
+    r"'m unable|do not have enough|don't have enough|do not know|don't know)|unfortunately,? i|it is (?:not possible|"
     r"impossible) to (?:determine|say|tell)|there is not enough information|"
     r"(?:cannot|can't) (?:be )?determine)",
     re.IGNORECASE,
@@ -133,6 +136,31 @@ def is_refusal(text: str) -> bool:
     False
     """
     return bool(_REFUSAL.match(text))
+
+
+# AG answers are free text, and a human-style answer may open with "Sorry, it
+# does not fit": only a model declining to answer counts as a refusal there.
+_AG_REFUSAL = re.compile(
+    r"^(?:as an ai\b|i (?:do not|don't) know\b|"
+    r"(?:(?:i'?m |i am )?sorry|i apologi[sz]e|unfortunately)\b[^.!?\n]*?\bi (?:can ?not|can't|"
+    r"am unable|'m unable|do not|don't)\b|"
+    r"i (?:can ?not|can't|am unable to|'m unable to) (?:answer|provide|help|assist|determine|"
+    r"say|tell)\b)",
+    re.IGNORECASE,
+)
+
+
+def is_ag_refusal(text: str) -> bool:
+    """Whether a normalised AG answer declines to answer ("I'm sorry, I cannot ...", "As an AI").
+
+    Stricter than :func:`is_refusal`: "Sorry, it does not fit." is an answer.
+
+    >>> is_ag_refusal("I'm sorry, I cannot answer.")
+    True
+    >>> is_ag_refusal("Sorry, it does not fit the 2019 model.")
+    False
+    """
+    return bool(_AG_REFUSAL.match(text))
 
 
 _LETTERED = re.compile(r"^\s*\(?([A-Z])\)?\s*[:.)]\s*(.*)$", re.DOTALL)
@@ -232,10 +260,18 @@ def extract_letter(text: str, options: dict[str, str], valid: Sequence[str]) -> 
     """One option letter from a normalised output, or ``None``.
 
     Rules, strongest first: the whole output is one letter (``"B"``,
-    ``"(b)."``); it starts with a letter and a separator (``"B: ..."``); an
-    answer cue (``"Answer: B"``, ``"The answer is (B)."``); a parenthesised
-    letter; an option's full text.  Any other letter or option text named
-    elsewhere in the output makes it ambiguous (``None``).
+    ``"(b)."``); it starts with a letter and a separator (``"B: ..."``,
+    ``"B. ..."``, ``"B) ..."``, ``"B - ..."``); an answer cue (``"Answer:
+    B"``, ``"The answer is (B)."``); a parenthesised letter; an option's full
+    text.  Any other letter or option text named elsewhere in the output makes
+    it ambiguous (``None``): ``"B. very positive"`` names B and the text of A.
+
+    First-line rule: when the output has several lines and its first line
+    alone is an explicit letter answer (one of the first three forms, with no
+    conflict inside that line), the later lines are read as an explanation:
+    option texts they mention do not count, but an explicit different letter
+    in them (``"Answer: A"``, ``"(A)"``, a line ``"A"`` or ``"A: ..."``)
+    still makes the output ambiguous.
 
     >>> opts = {"A": "yes please", "B": "no thanks"}
     >>> extract_letter("Answer: B", opts, "AB")
@@ -244,40 +280,86 @@ def extract_letter(text: str, options: dict[str, str], valid: Sequence[str]) -> 
     'B'
     >>> extract_letter("A or B", opts, "AB") is None
     True
+    >>> extract_letter("B\\nExplanation: not yes please.", opts, "AB")
+    'B'
+    >>> extract_letter("B\\nThe answer is (A).", opts, "AB") is None
+    True
     """
     if not text or is_refusal(text):
         return None
     valid_set = set(valid)
-    candidates: set[str] = set()
+    if "\n" in text:
+        first, rest = text.split("\n", 1)
+        letter, explicit = _one_letter(first, options, valid_set)
+        if letter is not None and explicit:
+            return None if _explicit_letters(rest, valid_set) - {letter} else letter
+    return _one_letter(text, options, valid_set)[0]
 
+
+_SEPARATED = re.compile(r"^\s*\(?([A-Z])\)?\s*(?:[:.)]|\s[-\u2013\u2014](?=\s))\s*(.*)$", re.DOTALL)
+
+
+def _leading_letter(text: str) -> tuple[str, str] | None:
+    """``(letter, rest)`` when ``text`` opens with a capital letter and a separator.
+
+    The letter need not be valid: ``"D: <text of option B>"`` on a three-option
+    task names two answers (and fails) rather than being read as B.
+    """
+    m = _SEPARATED.match(text)
+    return (m.group(1), m.group(2)) if m else None
+
+
+def _explicit_letters(text: str, valid_set: set[str]) -> set[str]:
+    """Valid letters ``text`` names explicitly: cues, parentheses, lines that are or open with one."""
+    found = _cue_letters(text) | set(_PAREN.findall(text))
+    for line in text.split("\n"):
+        line = line.strip()
+        m = _WHOLE.match(line)
+        if m:
+            found.add(m.group(1).upper())
+        lead = _leading_letter(line)
+        if lead:
+            found.add(lead[0])
+    return found & valid_set
+
+
+def _one_letter(text: str, options: dict[str, str],
+                valid_set: set[str]) -> tuple[str | None, bool]:
+    """The letter of :func:`extract_letter` without the first-line rule, and whether it was
+    written as a letter (whole output, leading letter, cue or parentheses) rather than
+    read from an option's text."""
+    candidates: set[str] = set()
     m = _WHOLE.match(text)
     if m:
         candidates = {m.group(1).upper()}
     else:
-        m = _LETTERED.match(text)
-        if m and m.group(1) in valid_set and (
-            m.group(2) == "" or not re.match(r"[a-z]", m.group(2)) or text[1:2] in ":)"
-        ):
-            candidates = {m.group(1)}
-            rest = m.group(2)
-            if options and m.group(1) in options and "\n" not in rest and \
-                    _fold(rest) == _fold_cached(options[m.group(1)]):
-                return m.group(1)  # "B: <text of option B>"
+        lead = _leading_letter(text)
+        if lead:
+            letter, rest = lead
+            whole, other = _WHOLE.match(rest), _leading_letter(rest)
+            second = whole.group(1).upper() if whole else other[0] if other else letter
+            if second != letter and second in valid_set:
+                return None, True  # "A - B", "A. B. C": two letters
+            candidates = {letter}
+            if options and letter in options and "\n" not in rest and \
+                    _fold(rest) == _fold_cached(options[letter]):
+                return letter, True  # "B: <text of option B>"
     mentions = _option_mentions(text, options) if options else set()
     cues = _cue_letters(text)
     parens = set(_PAREN.findall(text))
+    explicit = bool(candidates or cues or parens)
     if not candidates:
         candidates = {c for c in cues if c in valid_set} or cues or parens or mentions
     if len(candidates) != 1:
-        return None
+        return None, explicit
     (letter,) = candidates
     if letter not in valid_set:
-        return None
+        return None, explicit
     # Any other letter or option text named anywhere ("B: <text of option A>",
     # "Answer: A. Answer: B.") makes the output ambiguous.
     if ((parens | cues) & valid_set | mentions) - {letter}:
-        return None
-    return letter
+        return None, explicit
+    return letter, explicit
 
 
 _YES = re.compile(r"\byes\b", re.IGNORECASE)
@@ -481,7 +563,7 @@ def _fast_path(output: str, spec: TaskSpec, options: Sequence[str] | None):
     if kind == "generation":
         if text.isascii() and "  " not in text and "esponse" not in text and \
                 "INST" not in text and _MARKUP.isdisjoint(text):
-            return text
+            return None if is_ag_refusal(text) else text
         return _MISS
     return _MISS
 
@@ -504,7 +586,9 @@ def parse(output: str | None, task: str | TaskSpec, options: Sequence[str] | Non
     str, list or None
         Option letter (PRP, SA, SR, MPC), ``"yes"``/``"no"`` (PM, PSI, AP),
         a list of letters (QPR), a list of ``(attribute, value, source)``
-        tuples (AVE), the stripped answer text (AG), or ``None`` (failed).
+        tuples (AVE), the stripped answer text (AG), or ``None`` (failed:
+        no readable answer, two different answers, or a refusal; for AG an
+        empty answer or one declining to answer, :func:`is_ag_refusal`).
 
     Examples
     --------
@@ -542,7 +626,7 @@ def _parse_chain(output: str, spec: TaskSpec, options: Sequence[str] | None):
         return None
     kind = spec.kind
     if kind == "generation":
-        return text
+        return None if is_ag_refusal(text) else text
     if kind == "binary":
         return extract_yes_no(text)
     if kind == "extraction":

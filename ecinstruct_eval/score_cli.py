@@ -50,25 +50,36 @@ def format_table(result) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ecinstruct_eval.data import DataNotFoundError, load_split, read_jsonl
-    from ecinstruct_eval.scoring import score
+    from ecinstruct_eval.data import (
+        DataNotFoundError,
+        load_split,
+        read_jsonl,
+        read_predictions,
+        select_predictions,
+    )
+    from ecinstruct_eval.scoring import score, scored_split
     from ecinstruct_eval.tasks import get_task
 
     try:
         spec = get_task(args.task)
         if args.references:
             refs = read_jsonl(args.references)
-        elif args.data:
-            refs = load_split(spec.code, args.split, args.data)
         else:
-            refs = None
+            refs = load_split(spec.code, args.split, args.data)
+        preds = read_predictions(args.predictions)
+        split = scored_split(refs, args.split)
+        # `ecinstruct predict` and submissions hold many tasks/splits in one file.
+        preds, n_ignored = select_predictions(preds, spec.code, split)
+        if n_ignored:
+            print(f"ecinstruct score: kept {len(preds)} predictions for {spec.code}/{split}, "
+                  f"ignored {n_ignored} for other tasks or splits", file=sys.stderr)
         options = {}
         if args.failed:
             options["failed"] = args.failed
         if spec.kind == "generation":
             options.update(bertscore_model=args.bertscore_model,
                            bleurt_checkpoint=args.bleurt_checkpoint, bleurt=not args.no_bleurt)
-        result = score(args.predictions, spec.code, refs, split=args.split, compat=args.compat,
+        result = score(preds, spec.code, refs, split=args.split, compat=args.compat,
                        **options)
     except (KeyError, ValueError, TypeError, OSError, DataNotFoundError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e

@@ -16,11 +16,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ecinstruct_eval.data import load_split, read_predictions
+from ecinstruct_eval.data import load_split, read_predictions, select_predictions
 from ecinstruct_eval.metrics import classification, extraction, released
-from ecinstruct_eval.metrics.ranking import query_ndcg
+from ecinstruct_eval.metrics.ranking import ESCI_GRADES, query_ndcg
 from ecinstruct_eval.parsing import parse
-from ecinstruct_eval.tasks import TaskSpec, get_task
+from ecinstruct_eval.tasks import LETTERS, TaskSpec, get_task
 
 COMPAT_MODES = ("paper", "released")
 FAILED_MODES = ("wrong", "exclude")
@@ -192,6 +192,15 @@ def _normalise_references(references: Any) -> list[dict]:
     return out
 
 
+def scored_split(references: Sequence[Mapping], split: str) -> str:
+    """The split being scored: the references' own ``split`` when they all name one, else ``split``.
+
+    Predictions that name another split are ignored (:func:`select_predictions`).
+    """
+    splits = {r.get("split") for r in references}
+    return splits.pop() if len(splits) == 1 and None not in splits else split
+
+
 def _show(ids: Sequence[str], limit: int = 5) -> str:
     ids = list(ids)
     more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
@@ -242,6 +251,83 @@ def _align(preds: list[dict], refs: list[dict]) -> list[str | None]:
     return [by_id[i] for i in ref_ids]
 
 
+def _where(i: int, ref: Mapping) -> str:
+    rid = ref.get("id")
+    return f"reference {i}" + ("" if rid is None else f" (id {rid!r})")
+
+
+def _gold_problem(spec: TaskSpec, ref: Mapping) -> str | list | None:
+    """What is wrong with one reference's gold answer (a string), else ``None``.
+
+    For AVE a good gold is returned parsed (a list of triple dicts), so that it
+    is read once.
+    """
+    out = ref["output"]
+    if not isinstance(out, str):
+        return f"'output' must be a string, got {type(out).__name__}"
+    kind = spec.kind
+    if kind == "binary":
+        if out.strip().lower() not in ("yes", "no"):
+            return f"gold output must be 'yes' or 'no', got {out!r}"
+    elif kind in ("multiclass", "pick"):
+        letter = _gold_letter(ref)
+        opts = ref.get("options") or ()
+        if letter not in spec.labels or (opts and LETTERS.index(letter) >= len(opts)):
+            n = len(opts) if opts else len(spec.labels)
+            return f"gold output {out!r} is not one of the {n} option letters"
+    elif kind == "ranking":
+        rel = ref.get("relevance")
+        if not rel or isinstance(rel, str):
+            return ("no 'relevance' (the ESCI grade of every option); pass the dataset "
+                    "records, not gold strings")
+        bad = [g for g in rel if not (g in ESCI_GRADES or (
+            isinstance(g, (int, float)) and not isinstance(g, bool) and 0 <= g < float("inf")))]
+        if bad:
+            return (f"relevance grades must be one of {'/'.join(ESCI_GRADES)} (or non-negative "
+                    f"numbers), got {bad[0]!r}")
+        opts = ref.get("options") or ()
+        if opts and len(opts) != len(rel):
+            return f"{len(rel)} relevance grades for {len(opts)} options"
+    elif kind == "extraction":
+        attrs = ref.get("attributes")
+        gold = attrs if isinstance(attrs, list) and attrs else out
+        if isinstance(gold, str):
+            try:
+                gold = json.loads(gold)
+            except (json.JSONDecodeError, RecursionError):
+                return f"gold output is not a JSON list of attribute triples: {out[:60]!r}"
+        if isinstance(gold, Mapping):
+            gold = [gold]
+        if not isinstance(gold, list) or not all(
+                isinstance(t, Mapping) and "attribute" in t and "value" in t for t in gold):
+            return ("gold must be a list of {\"attribute\", \"value\", \"source\"} objects, got "
+                    f"{str(gold)[:60]!r}")
+        return gold
+    return None
+
+
+def _check_references(spec: TaskSpec, refs: Sequence[Mapping]) -> list | None:
+    """The one input check of the gold side: raise on the first bad reference.
+
+    Returns
+    -------
+    list or None
+        For AVE, every reference's gold triples as parsed dicts; else ``None``.
+
+    Raises
+    ------
+    ValueError
+        Naming the reference's index and id and what is wrong with it.
+    """
+    parsed = []
+    for i, ref in enumerate(refs):
+        problem = _gold_problem(spec, ref)
+        if isinstance(problem, str):
+            raise ValueError(f"{spec.code} {_where(i, ref)}: {problem}")
+        parsed.append(problem)
+    return parsed if spec.kind == "extraction" else None
+
+
 # --------------------------------------------------------------------------- families
 
 
@@ -262,9 +348,6 @@ def _classification(spec, preds, refs, compat, failed):
     if spec.kind == "binary":
         labels = ["no", "yes"]
         gold = [str(r["output"]).strip().lower() for r in refs]
-        bad = sorted({g for g in gold if g not in labels})
-        if bad:
-            raise ValueError(f"{spec.code} gold outputs must be 'yes' or 'no', got {bad[:5]}")
         if compat == "released":
             parsed = [released.parse_yes_no(p) for p in preds]
         else:
@@ -278,9 +361,6 @@ def _classification(spec, preds, refs, compat, failed):
             parsed = [fn(p) for p in preds]
         else:
             parsed = [parse(p, spec, _options(r)) for p, r in zip(preds, refs)]
-        bad = sorted({g for g in gold if g not in labels})
-        if bad:
-            raise ValueError(f"{spec.code} gold outputs {bad[:5]} are not among {labels}")
     t = classification.encode(gold, labels)
     p = classification.encode(parsed, labels)
     fail = p < 0
@@ -314,13 +394,7 @@ def _classification(spec, preds, refs, compat, failed):
 
 
 def _ranking(spec, preds, refs, compat, failed):
-    rels = []
-    for i, r in enumerate(refs):
-        rel = r.get("relevance")
-        if not rel:
-            raise ValueError(f"QPR reference {i} has no 'relevance' (the ESCI grade of every "
-                             "option); pass the dataset records, not gold strings")
-        rels.append(list(rel))
+    rels = [list(r["relevance"]) for r in refs]  # checked by _check_references
     gold = [str(r["output"]) for r in refs]
     if compat == "released":
         pairs = [released.qpr_item(p, rel) for p, rel in zip(preds, rels)]
@@ -332,7 +406,8 @@ def _ranking(spec, preds, refs, compat, failed):
                   for p, r, rel in zip(preds, refs, rels)]
         values = np.array([query_ndcg(rel, pr) for rel, pr in zip(rels, parsed)], dtype=float)
         fail = np.array([pr is None for pr in parsed], dtype=bool)
-    correct = (values >= 1.0 - 1e-9).astype(np.int8)
+    # Perfect = NDCG 1; the released normalisation adds 1e-6 and tops out at 0.999999.
+    correct = (values >= 1.0 - 1e-5).astype(np.int8)
     columns = {"ndcg": values, "failed": fail, "correct": correct}
     exclude = failed == "exclude" and compat != "released"
 
@@ -343,7 +418,7 @@ def _ranking(spec, preds, refs, compat, failed):
     return columns, agg, parsed, gold, values
 
 
-def _extraction(spec, preds, refs, compat, failed, split):
+def _extraction(spec, preds, refs, compat, failed, split, golds):
     gold_out = [r["output"] for r in refs]
     if compat == "released":
         ood = split in OOD_SPLITS
@@ -363,7 +438,7 @@ def _extraction(spec, preds, refs, compat, failed, split):
         parsed = [released._load_list(p) for p in preds]
         scores = np.where(arr[:, 1] > 0, arr[:, 0] / np.maximum(arr[:, 1], 1), 0.0)
         return columns, agg, parsed, gold_out, scores
-    gold = [extraction.gold_triples(r) for r in refs]
+    gold = [extraction.gold_triples(g) for g in golds]  # parsed by _check_references
     parsed = [parse(p, spec) for p in preds]
     counts = [extraction.ave_counts(g, p) for g, p in zip(gold, parsed)]
     columns = {k: np.array([c[k] for c in counts], dtype=np.int64)
@@ -431,8 +506,12 @@ def score(predictions: Any, task: str | TaskSpec, references: Any = None, *,
     predictions : sequence, mapping, pandas Series or path
         Raw model outputs: a sequence of strings (``None`` allowed), a mapping
         id -> string, a Series (index = ids unless a default ``RangeIndex``),
-        records ``{"id", "prediction"}``, or a JSONL/JSON file of them.
-        Aligned to the references by ``id`` when ids are given, else by position.
+        records ``{"id", "prediction"}``, a pandas DataFrame with a
+        ``prediction`` column (and optionally ``id``), or a JSONL/JSON file of
+        them.  Aligned to the references by ``id`` when ids are given, else by
+        position.  Records that carry ``task``/``split`` (what ``ecinstruct
+        predict`` writes for many tasks at once) are kept only when they match
+        the task and split being scored.
     task : str
         Task code, case-insensitive (``"SR"``).
     references : sequence, optional
@@ -444,8 +523,8 @@ def score(predictions: Any, task: str | TaskSpec, references: Any = None, *,
         AVE scorer whether the split is OOD).
     compat : {"paper", "released"}
         ``"paper"``: the paper's definitions (failed outputs count as wrong,
-        macro over the full label set, NDCG with the ideal gold ranking, F1* of
-        eq. 1).  ``"released"``: reproduce the authors' released scorer.
+        macro over the label set with never-predicted classes included, NDCG
+        with the ideal gold ranking, F1* of eq. 1 with whole-token containment).  ``"released"``: reproduce the authors' released scorer.
     **metric_options
         ``failed`` (``"wrong"``, default, or ``"exclude"``; paper mode only);
         for AG: ``bertscore_model``, ``bertscore_layers``,
@@ -460,7 +539,13 @@ def score(predictions: Any, task: str | TaskSpec, references: Any = None, *,
     ------
     ValueError
         Misaligned predictions (missing, extra or duplicate ids; wrong length),
-        a bad option value, or gold outputs outside the task's labels.
+        a bad option value, no references, or a bad gold reference (the
+        message names its index and id: a label outside the task's labels, a
+        QPR grade outside E/S/C/I, an AVE gold that is not a JSON list of
+        triples).
+    TypeError
+        ``predictions`` of an unsupported type (the message lists the
+        accepted ones).
     KeyError
         Unknown task code.
     ecinstruct_eval.data.DataNotFoundError
@@ -493,6 +578,11 @@ def score(predictions: Any, task: str | TaskSpec, references: Any = None, *,
     preds_in = read_predictions(predictions)
     refs = _normalise_references(load_split(spec.code, split) if references is None
                                  else references)
+    if not refs:
+        raise ValueError(f"no references to score {spec.code} against (0 items); pass the "
+                         "split's records or point at a dataset that holds them")
+    golds = _check_references(spec, refs)
+    preds_in, _ = select_predictions(preds_in, spec.code, scored_split(refs, split))
     preds = _align(preds_in, refs)
     ids = [None if r.get("id") is None else str(r["id"]) for r in refs]
 
@@ -502,7 +592,8 @@ def score(predictions: Any, task: str | TaskSpec, references: Any = None, *,
     elif spec.kind == "ranking":
         columns, agg, parsed, gold, scores = _ranking(spec, preds, refs, compat, failed)
     elif spec.kind == "extraction":
-        columns, agg, parsed, gold, scores = _extraction(spec, preds, refs, compat, failed, split)
+        columns, agg, parsed, gold, scores = _extraction(spec, preds, refs, compat, failed, split,
+                                                             golds)
     else:
         columns, agg, parsed, gold, scores, extra = _generation(
             spec, preds, refs, compat, failed, metric_options)

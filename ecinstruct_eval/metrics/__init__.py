@@ -8,7 +8,7 @@ neural models) and calls these functions, so that
 items without parsing again.
 
 * :mod:`~ecinstruct_eval.metrics.classification`: PRP, SA, MPC (macro over
-  the full label set) and PM, PSI, AP (positive = yes).
+  the label set, classes never predicted included) and PM, PSI, AP (positive = yes).
 * :mod:`~ecinstruct_eval.metrics.ranking`: SR (HR@1) and QPR (NDCG with ESCI gains).
 * :mod:`~ecinstruct_eval.metrics.extraction`: AVE (precision*, recall*, F1* of eq. 1).
 * :mod:`~ecinstruct_eval.metrics.generation`: AG (BERTScore, BLEURT; optional extras).

@@ -1,16 +1,21 @@
 """Classification metrics: multi-class (PRP, SA, MPC) and yes/no (PM, PSI, AP).
 
-Both compute what :func:`sklearn.metrics.precision_recall_fscore_support`
-gives with ``zero_division=0`` and the task's label set: a class the model
-never predicts still counts in the macro average (precision 0), and a
-prediction outside the label set (or a failed one) is no class at all, only a
-miss of its item's gold class.  A class with neither gold items nor
-predictions (possible only in a small subset, never in a full test set) is
-undefined and left out of the macro average.  The metrics come from one
-confusion matrix, so that bootstrap re-aggregation stays cheap.  A failed output (``None``) is wrong by default: for a
-multi-class task it matches no class (a false negative of its true class); for
-a yes/no task it is the opposite of the gold label, in every metric.
-``failed="exclude"`` drops failed items instead.
+Macro averages are over every class of the task's label set that *occurs*
+(has a gold item or a prediction), with
+:func:`sklearn.metrics.precision_recall_fscore_support`'s per-class
+definitions and ``zero_division=0``: a class the model never predicts still
+counts (precision 0), and a prediction outside the label set (or a failed one)
+is no class at all, only a miss of its item's gold class.  A class with
+neither gold items nor predictions is 0/0 in every metric and is left out of
+the macro average.  So the result equals sklearn with ``labels`` = the
+classes that occur; it equals sklearn with ``labels`` = the full label set
+whenever every class occurs, as in any full ECInstruct test set, but can be
+higher on a tiny sample or a bootstrap resample that misses a class (sklearn
+would add a 0 for it).  The metrics come from one confusion matrix, so that
+bootstrap re-aggregation stays cheap.  A failed output (``None``) is wrong by
+default: for a multi-class task it matches no class (a false negative of its
+true class); for a yes/no task it is the opposite of the gold label, in every
+metric.  ``failed="exclude"`` drops failed items instead.
 """
 
 from __future__ import annotations
@@ -56,7 +61,8 @@ def _per_class(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 # confusion matrix, so that re-aggregating a bootstrap resample costs
 # microseconds (``sklearn.metrics.precision_recall_fscore_support`` costs
 # milliseconds per call).  They equal sklearn's results with ``labels`` set to
-# the label set and ``zero_division=0``; the tests check that.
+# the classes that occur and ``zero_division=0`` (see the module docstring);
+# the tests check that.
 
 
 def multiclass_from_codes(y_true: np.ndarray, y_pred: np.ndarray, n_labels: int, *,
@@ -116,8 +122,9 @@ def multiclass_metrics(y_true: Sequence[str], y_pred: Sequence[str | None], *,
     """Accuracy, macro precision, macro recall and macro F1 over ``labels``.
 
     Every label with a gold item or a prediction counts in the macro average,
-    including labels the model never predicts; failed outputs (``None`` or a
-    value outside ``labels``) are wrong.
+    including labels the model never predicts; a label with neither is left
+    out (it matters only on samples that miss a class).  Failed outputs
+    (``None`` or a value outside ``labels``) are wrong.
 
     Parameters
     ----------

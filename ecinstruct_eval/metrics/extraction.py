@@ -5,20 +5,32 @@ value; a positive one has one or more (the same value may come from several
 sources).  A prediction for an entry is classified as
 
 * negative entry: ``NV`` (no value predicted) or ``IV`` (a value predicted);
-* positive entry: ``CV`` (every predicted value contains a gold value,
-  case-insensitive, whitespace normalised), ``WV`` (some predicted value does
-  not) or ``NL`` (no value predicted);
+* positive entry: ``CV`` (every predicted value contains a gold value),
+  ``WV`` (some predicted value does not) or ``NL`` (no value predicted);
 
 and ``precision* = (NV + CV) / (NV + IV + CV + WV)``, ``recall* = (NV + CV) / N``
 with ``N`` the number of entries, ``F1*`` their harmonic mean.  A failed
 output counts as a wrong prediction for each of its entries (``IV`` or
 ``WV``).  ``source_accuracy`` is the share of ``CV`` entries whose predicted
 source names a gold source of that value.
+
+*Contains* is whole-token containment.  The paper counts a value as correct
+"when the ground truth is fully contained in the prediction (e.g. 'bright
+yellow' is considered as a correct value with the ground truth of 'yellow')".
+Read as a raw substring test this would also accept gold ``"M"`` in
+``"small"``, ``"2"`` in ``"12"`` or ``"red"`` in ``"shredded"``, which the
+example does not intend.  So both values are lower-cased and split into
+tokens (runs of letters and digits: whitespace and punctuation are
+boundaries), and the gold's tokens must appear contiguously, in order, among
+the prediction's: ``"bright yellow"`` contains ``"yellow"``, ``"5-inch"``
+contains ``"5"``, ``"12"`` does not contain ``"2"``.  (``compat="released"``
+uses the released scorer's own matching, see :mod:`.released`.)
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 COUNT_FIELDS = ("nv", "iv", "cv", "wv", "nl", "n", "source_correct", "source_total")
@@ -26,6 +38,28 @@ COUNT_FIELDS = ("nv", "iv", "cv", "wv", "nl", "n", "source_correct", "source_tot
 
 def _norm(text) -> str:
     return " ".join(str(text).casefold().split())
+
+
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(_TOKEN.findall(text.casefold()))
+
+
+def value_contains(prediction: str, gold: str) -> bool:
+    """Whether ``gold``'s tokens occur contiguously in ``prediction``'s (see module docs).
+
+    >>> value_contains("bright yellow", "yellow"), value_contains("small", "M")
+    (True, False)
+    >>> value_contains("12", "2"), value_contains("5-inch", "5 inch")
+    (False, True)
+    """
+    g, p = _tokens(gold), _tokens(prediction)
+    if not g:  # a gold made of punctuation only: compare as text
+        return _norm(gold) == _norm(prediction)
+    k = len(g)
+    return any(p[i : i + k] == g for i in range(len(p) - k + 1))
 
 
 _NONE = frozenset({"", "none", "null", "n/a", "nan"})
@@ -109,7 +143,7 @@ def ave_counts(gold: Sequence[Sequence], pred: Sequence[Sequence] | None) -> dic
             counts["wv"] += 1
         elif not predicted:
             counts["nl"] += 1
-        elif all(any(gv in pv for gv, _ in gold_vals) for pv, _ in predicted):
+        elif all(any(value_contains(pv, gv) for gv, _ in gold_vals) for pv, _ in predicted):
             counts["cv"] += 1
             counts["source_total"] += 1
             gold_sources = {s for _, s in gold_vals if s}

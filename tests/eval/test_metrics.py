@@ -196,7 +196,7 @@ def test_ave_score_reads_gold_attributes_and_free_text_predictions():
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_confusion_matrix_metrics_equal_sklearn_with_the_full_label_set(seed):
+def test_confusion_matrix_metrics_equal_sklearn_over_the_classes_that_occur(seed):
     from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
     rng = np.random.default_rng(seed)
@@ -220,3 +220,63 @@ def test_confusion_matrix_metrics_equal_sklearn_with_the_full_label_set(seed):
                                                  average=None, zero_division=0)
     assert (b["precision"], b["recall"], b["f1"], b["npr"], b["specificity"]) == \
         pytest.approx((p[0], r[0], f[0], p[1], r[1]))
+
+
+# --------------------------------------------------------------------- audit fixes
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "correct"),
+    [
+        ("yellow", "bright yellow", True),  # the paper's example
+        ("Yellow", "bright  YELLOW.", True),
+        ("5 inch", "5-inch", True),
+        ("5", "5-inch", True),
+        ("stainless steel", "brushed stainless steel finish", True),
+        ("M", "small", False),
+        ("2", "12", False),
+        ("red", "shredded", False),
+        ("steel blue", "blue steel", False),  # token order matters
+        ("yel", "yellow", False),
+    ],
+)
+def test_ave_value_containment_is_whole_token(gold, pred, correct):
+    c = ave_counts([("color", gold, "title")], [("color", pred, "title")])
+    assert (c["cv"], c["wv"]) == ((1, 0) if correct else (0, 1))
+
+
+def test_released_ave_keeps_its_own_substring_matching_on_ood():
+    gold = '[{"attribute": "size", "value": "2", "source": "title"}]'
+    pred = '[{"attribute": "size", "value": "12", "source": "title"}]'
+    refs = [{"id": "a", "split": "test_ood", "output": gold}]
+    assert score([pred], "AVE", refs, compat="released", split="test_ood")["recall_star"] == 1.0
+    assert score([pred], "AVE", refs, split="test_ood")["recall_star"] == 0.0
+
+
+def test_macro_over_a_bootstrap_resample_missing_a_class():
+    """A resample without any gold or predicted "C" averages over A, B, D only.
+
+    That equals sklearn with ``labels`` = the classes that occur; sklearn with
+    the full label set would add a 0 for the absent class.
+    """
+    from sklearn.metrics import precision_recall_fscore_support
+
+    gold = ["A", "B", "C", "D", "A", "B", "D", "C"]
+    pred = ["A", "B", "C", "A", "A", "D", "D", "C"]
+    r = score(pred, "MPC", gold)
+    rows = [0, 1, 3, 4, 5, 6, 0, 1]  # no "C" item drawn
+    resample = r.recompute(rows)
+    g, p = [gold[i] for i in rows], [pred[i] for i in rows]
+    occur = sorted(set(g) | set(p))
+    assert occur == ["A", "B", "D"]
+    expected = precision_recall_fscore_support(g, p, labels=occur, average="macro",
+                                               zero_division=0)
+    assert (resample["macro_precision"], resample["macro_recall"], resample["macro_f1"]) == \
+        pytest.approx(expected[:3])
+    full = precision_recall_fscore_support(g, p, labels=list("ABCD"), average="macro",
+                                           zero_division=0)
+    assert resample["macro_f1"] > full[2]
+    # On the full sample every class occurs: the full label set and sklearn agree.
+    everything = precision_recall_fscore_support(gold, pred, labels=list("ABCD"),
+                                                 average="macro", zero_division=0)
+    assert r["macro_f1"] == pytest.approx(everything[2])

@@ -189,3 +189,62 @@ def test_steps_are_small_and_pure():
 def test_unknown_task_raises_with_suggestion():
     with pytest.raises(KeyError, match="did you mean"):
         parse("B", "SRR")
+
+
+# --------------------------------------------------------------------- audit fixes
+
+
+@pytest.mark.parametrize("sep", [":", ".", ")", " -", " \u2013"])
+def test_leading_letter_with_any_separator_is_a_candidate(sep):
+    # Letter B with the text of option A: two answers, never a guess of A.
+    assert parse(f"B{sep} very positive", "SA") is None
+    assert parse(f"B{sep} positive", "SA") == "B"
+    assert parse(f"D{sep} Users who view product 1 may also view product 2.", "PRP") is None
+
+
+@pytest.mark.parametrize("output", ["A - B", "A. B. C", "B. A"])
+def test_two_leading_letters_fail(output):
+    assert parse(output, "SA") is None
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "B\nExplanation: the review is happy but not very positive.",
+        "B: positive\nThe reviewer likes it, though it is not very positive or very negative.",
+        "The answer is B.\nIt is positive rather than very positive.",
+        "**B**\n\nReason: neutral words are absent.",
+    ],
+)
+def test_first_line_letter_wins_over_option_texts_in_the_explanation(output):
+    assert parse(output, "SA") == "B"
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "B\nThe answer is (A).",
+        "Answer: A\nAnswer: B",
+        "B\nA",
+        "B\nA: very positive",
+        "very positive\nbut maybe just positive",  # first line has no explicit letter
+        "B: very positive\nExplanation follows.",  # conflict inside the first line
+    ],
+)
+def test_first_line_rule_keeps_two_explicit_answers_failed(output):
+    assert parse(output, "SA") is None
+
+
+@pytest.mark.parametrize("output", ["I'm sorry, I cannot answer.",
+                                    "As an AI language model, I cannot know that.",
+                                    "I don't know", "I do not know.",
+                                    "Unfortunately, I am unable to answer that.",
+                                    "### Response: I'm sorry, but I can't help with that.</s>"])
+def test_ag_refusals_fail(output):
+    assert parse(output, "AG") is None
+
+
+@pytest.mark.parametrize("output", ["Sorry, it does not fit the 2019 model.",
+                                    "Unfortunately it is not waterproof.", "I think so, yes."])
+def test_ag_answers_that_sound_apologetic_are_answers(output):
+    assert parse(output, "AG") == output

@@ -32,6 +32,18 @@ def test_parse_with_arbitrary_options_never_raises(output, options):
     assert result is None or result in string.ascii_uppercase
 
 
+# Well-formed answers too, so that right, wrong and partly right items all occur.
+ANSWERS = (
+    ["A", "B", "C", "D", "E", "yes", "no", "A, B", "B, A", "A,B", "B,A", "C, A", "A, B, C, D",
+     "B > A",
+     '[{"attribute": "color", "value": "red", "source": "title"}]',
+     '[{"attribute": "color", "value": "dark red", "source": "title"}]',
+     '[{"attribute": "color", "value": "nylon", "source": "title"}]',
+     '[{"attribute": "color", "value": "None", "source": "None"}]', "[]"])
+answers = st.sampled_from(ANSWERS)
+score_outputs = st.one_of(outputs, answers)
+
+
 def _refs(task, n, data):
     spec = TASKS[task]
     if spec.kind == "binary":
@@ -46,18 +58,74 @@ def _refs(task, n, data):
             for _ in range(n)]
 
 
+def _independently_wrong(task, compat, item, ref, prediction):
+    """Whether an answered item is wrong, decided from the gold and the output alone.
+
+    Uses the metric definitions directly, not the result's ``correct`` column,
+    so a miscount of ``n_correct`` (or of ``n_failed``) breaks the sum below.
+    """
+    from ecinstruct_eval.metrics import released
+    from ecinstruct_eval.metrics.extraction import ave_counts, gold_triples
+    from ecinstruct_eval.metrics.ranking import query_ndcg
+
+    spec = TASKS[task]
+    if spec.kind in ("binary", "multiclass", "pick"):
+        gold = ref.strip().lower() if spec.kind == "binary" else ref
+        return item.parsed is not None and item.parsed != gold
+    if spec.kind == "ranking":
+        if compat == "released":
+            value, skipped = released.qpr_item(prediction, ref["relevance"])
+            return skipped == 0 and value < 1 - 1e-5  # its 1e-6 caps it below 1
+        return item.parsed is not None and query_ndcg(ref["relevance"], item.parsed) < 1 - 1e-9
+    if compat == "released":
+        hits, n_gold, _, unreadable = released.ave_item(prediction, ref, ood=False)
+        return not unreadable and not (n_gold > 0 and hits >= n_gold)
+    if item.parsed is None:
+        return False
+    c = ave_counts(gold_triples(ref), item.parsed)
+    return c["nv"] + c["cv"] < c["n"]
+
+
 @pytest.mark.parametrize("compat", ["paper", "released"])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), task=st.sampled_from(NON_AG))
 def test_score_never_raises_and_counts_add_up(compat, data, task):
-    preds = data.draw(st.lists(outputs, min_size=1, max_size=8))
+    preds = data.draw(st.lists(score_outputs, min_size=1, max_size=8))
     refs = _refs(task, len(preds), data)
     result = score(preds, task, refs, compat=compat)
-    wrong = sum(1 for it in result.per_item if not it.failed and not it.correct)
+    wrong = sum(_independently_wrong(task, compat, it, ref, p)
+                for it, ref, p in zip(result.per_item, refs, preds))
     assert result.n == len(preds) == result.n_correct + wrong + result.n_failed
     assert all(v == v for v in result.values())  # no NaN
     assert set(result) >= {result.primary}
     assert result.recompute(range(result.n)) == dict(result)
+
+
+FIXED_REFS = {
+    "binary": ["yes", "no"],
+    "multiclass": ["A", "B", "C"],
+    "pick": ["A", "B", "C"],
+    "ranking": [{"output": "A, B", "relevance": ["E", "S"]},
+                {"output": "B, A", "relevance": ["I", "E", "C"]}],
+    "extraction": ['[{"attribute": "color", "value": "red", "source": "title"}]',
+                   '[{"attribute": "color", "value": "None", "source": "None"}]'],
+}
+
+
+@pytest.mark.parametrize("compat", ["paper", "released"])
+@pytest.mark.parametrize("task", NON_AG)
+def test_counts_add_up_on_every_well_formed_answer(task, compat):
+    # The same check on a fixed grid, so right, partly right, wrong and failed
+    # items of every family are always covered.
+    golds = FIXED_REFS[TASKS[task].kind]
+    grid = ANSWERS + ["", None, "I'm sorry"]
+    preds = [p for p in grid for _ in golds]
+    refs = [g for _ in grid for g in golds]
+    result = score(preds, task, refs, compat=compat)
+    wrong = sum(_independently_wrong(task, compat, it, ref, p)
+                for it, ref, p in zip(result.per_item, refs, preds))
+    assert result.n_correct > 0 and wrong > 0 and result.n_failed > 0
+    assert result.n == len(preds) == result.n_correct + wrong + result.n_failed
 
 
 SR_OPTIONS = [f"{chr(65 + i)}: Product {i} title. Electronics. Brand{i}." for i in range(20)]

@@ -204,3 +204,142 @@ def test_cli_table_json_and_error(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("ECINSTRUCT_DATA")
     assert main(["score", "--task", "SA", "--predictions", str(preds)]) == 2
     assert "ECINSTRUCT_DATA" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------- audit fixes
+
+
+def test_dataframe_predictions_with_ids_or_a_single_prediction_column():
+    base = dict(score(OUTS, "SA", REFS))
+    order = [5, 3, 1, 0, 2, 4]
+    df = pd.DataFrame({"id": [REFS[i]["id"] for i in order], "prediction": [OUTS[i] for i in order]})
+    r = score(df, "SA", REFS)
+    assert dict(r) == base and r.n == 6 and r.per_item[2].parsed == "C"
+    assert dict(score(pd.DataFrame({"prediction": OUTS}), "SA", REFS)) == base
+    # A missing prediction (NaN in pandas) is a failed output, not the string "nan".
+    nan = pd.DataFrame({"prediction": ["A", float("nan"), "C", "D", "", "B"]})
+    assert score(nan, "SA", REFS).per_item[1].failed
+
+
+@pytest.mark.parametrize("bad", [pd.DataFrame({"output": OUTS}), pd.DataFrame({"id": ["x"]}),
+                                 b"A", {"A", "B"}, 3])
+def test_unsupported_predictions_raise_type_error_naming_accepted_inputs(bad):
+    with pytest.raises(TypeError, match="DataFrame with a 'prediction' column"):
+        score(bad, "SA", REFS)
+
+
+def _predict_file(path, tasks):
+    """What `ecinstruct predict` writes: one file, lines {task, split, id, prediction}."""
+    lines = []
+    for r, o in zip(REFS, OUTS):
+        lines.append({"task": "SA", "split": "test", "id": r["id"], "prediction": o})
+    if "PM" in tasks:
+        lines += [{"task": "PM", "split": "test", "id": f"PM-test-{i:05d}", "prediction": "yes"}
+                  for i in range(3)]
+    if "SA-ood" in tasks:
+        lines += [{"task": "sa", "split": "test_ood", "id": f"SA-test_ood-{i:05d}",
+                   "prediction": "B"} for i in range(2)]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    return path
+
+
+def test_score_keeps_only_predictions_for_the_task_and_split(tmp_path):
+    path = _predict_file(tmp_path / "all.jsonl", {"PM", "SA-ood"})
+    assert dict(score(path, "SA", REFS)) == dict(score(OUTS, "SA", REFS))
+    with pytest.raises(ValueError, match=r"none of the 11 predictions is for PSI/test.*"
+                                         r"PM/test \(3\), SA/test \(6\), sa/test_ood \(2\)"):
+        score(path, "PSI", ["yes"])
+
+
+def test_cli_scores_a_predict_file_holding_several_tasks(tmp_path, capsys):
+    _write_build(tmp_path / "build")
+    path = _predict_file(tmp_path / "all.jsonl", {"PM", "SA-ood"})
+    assert main(["score", "--task", "SA", "--predictions", str(path),
+                 "--data", str(tmp_path / "build"), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["n"] == 6
+    assert "kept 6 predictions for SA/test, ignored 5 for other tasks or splits" in captured.err
+    assert main(["score", "--task", "PM", "--predictions", str(path), "--references",
+                 str(tmp_path / "build" / "SA" / "test.jsonl")]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("task", "refs", "message"),
+    [
+        ("AVE", [{"id": "AVE-test-00003", "output": "not json"}],
+         r"AVE reference 0 \(id 'AVE-test-00003'\): gold output is not a JSON list"),
+        ("AVE", [{"id": "a", "output": '[{"value": "red"}]'}], r"reference 0 .*attribute"),
+        ("QPR", [{"id": "q1", "output": "A, B", "relevance": ["E", "S"]},
+                 {"id": "q2", "output": "A, B", "relevance": ["E", "X"]}],
+         r"QPR reference 1 \(id 'q2'\): relevance grades must be one of E/S/C/I.*'X'"),
+        ("QPR", ["A, B"], r"reference 0: no 'relevance'"),
+        ("SA", [{"id": "s", "output": "F"}], r"SA reference 0 \(id 's'\): gold output 'F'"),
+        ("SR", [{"id": "s", "output": "D", "options": ["A: x", "B: y", "C: z"]}],
+         r"reference 0 \(id 's'\): gold output 'D' is not one of the 3 option letters"),
+        ("PM", ["yes", "maybe"], r"PM reference 1: gold output must be 'yes' or 'no'"),
+        ("AG", [{"id": "g", "output": None}], r"AG reference 0 \(id 'g'\): 'output' must be a str"),
+    ],
+)
+def test_bad_references_raise_value_error_naming_index_and_id(task, refs, message):
+    with pytest.raises(ValueError, match=message):
+        score(["A, B"] * len(refs), task, refs)
+
+
+def test_no_references_is_refused():
+    with pytest.raises(ValueError, match="no references to score SA against"):
+        score([], "SA", [])
+
+
+def test_cli_bad_qpr_grade_names_the_reference(tmp_path, capsys):
+    refs = tmp_path / "qpr.jsonl"
+    refs.write_text(json.dumps({"id": "QPR-test-00000", "output": "A, B",
+                                "relevance": ["E", "X"]}) + "\n")
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(json.dumps({"id": "QPR-test-00000", "prediction": "A, B"}) + "\n")
+    assert main(["score", "--task", "QPR", "--predictions", str(preds),
+                 "--references", str(refs)]) == 2
+    err = capsys.readouterr().err
+    assert "QPR reference 0 (id 'QPR-test-00000')" in err and "'X'" in err
+
+
+def test_one_jsonl_reader_names_file_and_line(tmp_path):
+    from ecinstruct_eval.data import iter_jsonl, read_jsonl
+
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"a": 1}\n\n[1]\n{oops\n')
+    with pytest.raises(ValueError, match=r"x.jsonl, line 4: not valid JSON"):
+        list(iter_jsonl(path))
+    path.write_text('{"a": 1}\n\n[1]\n')
+    assert list(iter_jsonl(path)) == [(1, {"a": 1}), (3, [1])]
+    with pytest.raises(ValueError, match=r"x.jsonl, line 3: expected a JSON object"):
+        read_jsonl(path)
+    path.write_text('{"id": "a", "prediction": "B"}\n\n[1]\n')
+    with pytest.raises(ValueError, match=r"x.jsonl, line 3: expected an object"):
+        read_predictions(path)
+
+
+def test_unreachable_hub_fails_fast_without_offline_mode(monkeypatch):
+    import time
+
+    import datasets
+    import huggingface_hub.constants as hub_constants
+
+    from ecinstruct_eval import data
+
+    for var in data._PROXY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(hub_constants, "ENDPOINT", "http://127.0.0.1:9")  # closed port
+    assert data._hub_reachable(timeout=1.0) is False
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    assert data._hub_reachable(timeout=1.0) is True  # behind a proxy: no direct probe
+    monkeypatch.delenv("HTTPS_PROXY")
+
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
+    start = time.perf_counter()
+    with pytest.raises(DataNotFoundError, match="Hub is unreachable.*not in the local cache"):
+        load_split("SR", "test", "someone/not-cached-ecinstruct")
+    assert time.perf_counter() - start < 15
+    # Offline mode was switched on for that one call only.
+    assert datasets.config.HF_HUB_OFFLINE is False and hub_constants.HF_HUB_OFFLINE is False
