@@ -184,8 +184,10 @@ def _chmod_default(path: str) -> None:
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    """Read a written split back (errors name the file and line)."""
+    from ecinstruct_eval.data import read_jsonl as _read
+
+    return _read(path)
 
 
 #: Table A3 sizes: train / validation / test / test_ood.  PM keeps everything.

@@ -115,13 +115,19 @@ def _gold_triples(record: Mapping) -> list[dict]:
     return [t for t in parsed if isinstance(t, dict)] if isinstance(parsed, list) else []
 
 
-def _target_attributes(record: Mapping) -> list[str]:
+def _input_object(record: Mapping) -> tuple[str, dict | None]:
+    """The record's input, and that input as a JSON object when it is one (else ``None``)."""
     text = str(record.get("input", ""))
     try:
         obj = json.loads(text)
     except ValueError:
-        obj = None
-    if isinstance(obj, dict):
+        return text, None
+    return text, obj if isinstance(obj, dict) else None
+
+
+def _target_attributes(record: Mapping) -> list[str]:
+    text, obj = _input_object(record)
+    if obj is not None:
         for k, v in obj.items():
             if "attribute" in k.lower():
                 return [str(x) for x in v] if isinstance(v, list) else _split_attrs(str(v))
@@ -312,12 +318,8 @@ def _lexical(task: str, records, train, seed: int) -> list[str]:
 
 
 def _question_and_sentences(record: Mapping) -> tuple[str, list[str]]:
-    text = str(record.get("input", ""))
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        obj = None
-    if isinstance(obj, dict):
+    text, obj = _input_object(record)
+    if obj is not None:
         q = next((str(v) for k, v in obj.items() if "question" in k.lower()), "")
         rv = next((v for k, v in obj.items() if "review" in k.lower()), [])
         body = " ".join(map(str, rv)) if isinstance(rv, list) else str(rv)

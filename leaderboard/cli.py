@@ -13,8 +13,32 @@ Examples (shell)::
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
+
+#: Python keyword options (in messages from the library) -> the flags of these commands.
+_FLAGS = {
+    "bertscore_model": "--bertscore-model",
+    "bertscore_layers": "--bertscore-layers",
+    "num_layers": "--bertscore-layers",
+    "bleurt_checkpoint": "--bleurt-checkpoint",
+    "location": "--data",
+}
+
+
+def cli_message(msg: str) -> str:
+    """A library error message worded for the command line: flags, not keyword arguments.
+
+    >>> cli_message("point X (or the bertscore_model= option) at a copy. Or skip BLEURT with bleurt=False.")
+    'point X (or the --bertscore-model option) at a copy. Or skip BLEURT with --no-bleurt.'
+    >>> cli_message("pass num_layers for the BERTScore model 'm'")
+    "pass --bertscore-layers for the BERTScore model 'm'"
+    """
+    msg = re.sub(r", or give the gold records directly with references=", "", msg)
+    msg = msg.replace("bleurt=False", "--no-bleurt")
+    msg = re.sub(r"\b(" + "|".join(_FLAGS) + r")=(?=[\s).,;]|$)", lambda m: _FLAGS[m.group(1)], msg)
+    return re.sub(r"\bpass (num_layers|bertscore_layers)\b", "pass --bertscore-layers", msg)
 
 
 def _data_arg(p: argparse.ArgumentParser) -> None:
@@ -111,13 +135,40 @@ def run(args: argparse.Namespace) -> int:
         return int(args._lb(args) or 0)
     except (ValueError, KeyError, OSError, ImportError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        print(f"ecinstruct leaderboard {args.lb_command}: {msg}", file=sys.stderr)
+        print(f"ecinstruct leaderboard {args.lb_command}: {cli_message(str(msg))}", file=sys.stderr)
         return 2
+
+
+def _require_data(location, tasks) -> None:
+    """Fail once, clearly, when the reference data cannot be read, before any submission is.
+
+    Raises ``ValueError`` worded for the command line.
+    """
+    from ecinstruct_eval.data import DATA_ENV, DataNotFoundError, load_split, resolve_location
+    from ecinstruct_eval.tasks import TASKS
+
+    how = (f"pass --data LOCATION or set {DATA_ENV} (a build folder from `ecinstruct build`, "
+           "an export folder or a Hub id)")
+    loc = resolve_location(location)
+    if loc is None:
+        raise ValueError(f"no data location is configured: {how}")
+    source = "--data" if location is not None else f"${DATA_ENV}"
+    path = Path(loc)
+    if path.is_file():
+        raise ValueError(f"data location {loc!r} (from {source}) is a file, not a dataset folder; {how}")
+    if not path.exists() and (loc.startswith((".", "/", "~", "\\")) or loc.count("/") > 1 or "\\" in loc):
+        raise ValueError(f"data location {loc!r} (from {source}) does not exist; {how}")
+    task = TASKS[next(iter(tasks))].code if tasks else next(iter(TASKS))
+    try:
+        load_split(task, "test", location)
+    except DataNotFoundError as e:
+        raise ValueError(f"cannot read the reference data at {loc!r} (from {source}): {e}") from None
 
 
 def _validate(args) -> int:
     from leaderboard.submission import validate_submission
 
+    _require_data(args.data, args.tasks)
     report = validate_submission(args.submission, location=args.data, tasks=args.tasks,
                                  meta_path=args.meta)
     print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
@@ -134,6 +185,7 @@ def _score(args) -> int:
                             ("device", args.device)) if v is not None}
     if args.no_bleurt:
         ag["bleurt"] = False
+    _require_data(args.data, args.tasks)
     try:
         res = score_submission(args.submission, location=args.data, compat=args.compat,
                                tasks=args.tasks, meta_path=args.meta, n_resamples=args.resamples,
@@ -154,11 +206,13 @@ def _load_all(paths):
 
 
 def _table(args) -> int:
+    from leaderboard.results import display_names
     from leaderboard.table import build_board, render
 
     docs = _load_all(args.results)
+    names = display_names(docs, args.results)
     settings = ["IND", "OOD"] if args.setting == "both" else [args.setting.upper()]
-    boards = [build_board(docs, setting=s, include_paper=not args.no_paper, order=args.order)
+    boards = [build_board(docs, setting=s, include_paper=not args.no_paper, order=args.order, names=names)
               for s in settings]
     kw = {"ci": args.ci} if args.format == "md" else {}
     text = render(boards, args.format, **kw)
@@ -190,7 +244,8 @@ def _compare(args) -> int:
 def _plot(args) -> int:
     from leaderboard.plot import plot_results, save_plot
 
-    fig = plot_results(_load_all(args.results), setting=args.setting.upper(), paper_models=args.paper)
+    fig = plot_results(_load_all(args.results), setting=args.setting.upper(), paper_models=args.paper,
+                       sources=args.results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_plot(fig, args.out)
     print(f"wrote {args.out}")
@@ -205,6 +260,7 @@ def _baseline(args) -> int:
     from leaderboard.baselines import predict
     from leaderboard.submission import write_submission
 
+    _require_data(args.data, args.tasks)
     codes = list(TASKS) if args.tasks is None else [TASKS[t].code for t in args.tasks]
     rows = []
     for task in codes:
@@ -239,21 +295,30 @@ def _pack(args) -> int:
 
     from leaderboard.submission import FIELDS, write_submission
 
-    def rows():
-        for path in args.predictions:
-            with open(path, encoding="utf-8") as fh:
-                for lineno, line in enumerate(fh, 1):
-                    if not line.strip():
-                        continue
+    rows, seen = [], {}
+    for path in args.predictions:
+        with open(path, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
                     obj = json.loads(line)
-                    missing = [k for k in FIELDS if not isinstance(obj, dict) or k not in obj]
-                    if missing:
-                        raise ValueError(f"{path}:{lineno}: missing {', '.join(missing)}")
-                    yield obj
+                except ValueError as e:
+                    raise ValueError(f"{path}:{lineno}: not valid JSON ({getattr(e, 'msg', e)})") from None
+                missing = [k for k in FIELDS if not isinstance(obj, dict) or k not in obj]
+                if missing:
+                    raise ValueError(f"{path}:{lineno}: missing {', '.join(missing)}")
+                key = tuple(str(obj[k]) for k in ("task", "split", "id"))
+                if key in seen:
+                    raise ValueError(f"{path}:{lineno}: duplicate {key[0]}/{key[1]} id {key[2]!r} "
+                                     f"(first in {seen[key]}); each item belongs in one file once. "
+                                     "Nothing was written")
+                seen[key] = f"{path}:{lineno}"
+                rows.append(obj)
 
     meta = {"model": args.model, "base_model": args.base_model, "parameters": args.parameters,
             "shots": args.shots, "date": args.date or datetime.date.today().isoformat(),
             "link": args.link}
-    n = write_submission(args.out, rows(), meta)
+    n = write_submission(args.out, rows, meta)
     print(f"wrote {args.out} ({n} lines) and its metadata header; next: ecinstruct leaderboard validate {args.out}")
     return 0

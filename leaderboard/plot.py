@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping, Sequence
 
 from leaderboard.reference import SETTING_SPLIT, paper_table
-from leaderboard.results import model_name
+from leaderboard.results import compat_of, display_names
 
 __all__ = ["plot_results", "save_plot"]
 
@@ -22,6 +22,7 @@ def plot_results(
     *,
     setting: str = "IND",
     paper_models: Sequence[str] = (),
+    sources: Sequence[str | os.PathLike] | None = None,
     title: str | None = None,
 ):
     """Grouped bars: one group per task, one bar per model; CIs as error bars.
@@ -32,6 +33,12 @@ def plot_results(
     setting : {"IND", "OOD"}
     paper_models : names of the paper's rows to draw beside the submissions
         (e.g. ``["eCeLLM-L", "GPT-4 Turbo"]``).
+    sources : the results files ``results`` were read from; their stems tell
+        apart submissions with the same model name and scoring mode.
+
+    Legend entries read as the table's rows: a paper row as ``NAME (Table 3)``,
+    a submission as ``NAME (paper)`` or ``NAME (released)`` (its scoring mode),
+    with ``[file stem]`` added where two would otherwise be the same.
 
     Returns
     -------
@@ -48,8 +55,8 @@ def plot_results(
     series = []  # (label, values, (lo_err, hi_err) or None)
     for name in paper_models:
         row = ref.row(name)
-        series.append((f"{name} (paper)", list(row.values), None))
-    for doc in results:
+        series.append((f"{name} ({ref.table})", list(row.values), None))
+    for doc, name in zip(results, display_names(results, sources)):
         vals, lo, hi = [], [], []
         for task in ref.columns:
             e = doc.get("results", {}).get(task, {}).get(split)
@@ -58,7 +65,7 @@ def plot_results(
             vals.append(float("nan") if v is None else v)
             lo.append(0.0 if v is None or m.get("ci_low") is None else max(0.0, v - m["ci_low"]))
             hi.append(0.0 if v is None or m.get("ci_high") is None else max(0.0, m["ci_high"] - v))
-        series.append((model_name(doc), vals, (lo, hi)))
+        series.append((f"{name} ({compat_of(doc)})", vals, (lo, hi)))
 
     n_cols = len(ref.columns)
     fig = Figure(figsize=(max(6.0, 1.1 * n_cols + 2), 4.2), dpi=100)

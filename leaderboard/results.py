@@ -20,16 +20,25 @@ split)`` only, so two results files scored with the same seed on the same test
 set share their resamples: :mod:`leaderboard.compare` pairs their
 ``bootstrap_primary`` replicates for a paired bootstrap test without keeping
 any per-item data.
+
+Metric models given as local folders (``--bertscore-model``,
+``--bleurt-checkpoint`` or their environment variables) are recorded as the
+folder's name plus a hash of its files, ``NAME@sha256:0123456789abcdef`` (see
+:func:`portable_model_ref`), in ``evaluator.ag_options`` and in the
+BERTScore/BLEURT setting strings: results files never hold local paths, and
+two machines scoring with the same model files write the same strings.  Hub
+names are stored as given.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 import os
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +59,10 @@ __all__ = [
     "SCHEMA",
     "SCHEMA_VERSION",
     "bootstrap",
+    "check_ag_models",
+    "display_names",
     "load_results",
+    "portable_model_ref",
     "resample_indices",
     "score_submission",
     "write_results",
@@ -149,6 +161,132 @@ def _settings_of(result) -> dict:
     return {}
 
 
+@functools.lru_cache(maxsize=8)
+def _folder_sha256(folder: str) -> str:
+    h = hashlib.sha256()
+    root = Path(folder)
+    files = sorted(p for p in root.rglob("*") if p.is_file()
+                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    for p in files:
+        h.update(p.relative_to(root).as_posix().encode("utf-8") + b"\0")
+        h.update(str(p.stat().st_size).encode() + b"\0")
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def portable_model_ref(model: str) -> str:
+    """How a metric model is named in a results file: Hub names as given, local
+    folders as ``NAME@sha256:HASH16`` (folder name plus a hash of its files).
+
+    The hash covers every file's relative path, size and bytes (hidden entries
+    such as ``.cache`` left out), so copies of one model folder on two machines
+    get the same reference, and no local path is written.
+
+    >>> portable_model_ref("roberta-large")
+    'roberta-large'
+    """
+    path = Path(os.path.expanduser(str(model)))
+    if not path.is_dir():
+        return str(model)
+    path = path.resolve()
+    return f"{path.name}@sha256:{_folder_sha256(str(path))[:16]}"
+
+
+def _metric_models(ag_options: Mapping | None) -> dict[str, str]:
+    """The BERTScore model and BLEURT checkpoint the evaluator will use, as it resolves them."""
+    from ecinstruct_eval.metrics import generation as g
+
+    opts = dict(ag_options or {})
+    out = {"bertscore": str(opts.get("bertscore_model") or os.environ.get(g.BERTSCORE_ENV)
+                            or g.DEFAULT_BERTSCORE_MODEL)}
+    if opts.get("bleurt", True):
+        out["bleurt"] = str(opts.get("bleurt_checkpoint") or os.environ.get(g.BLEURT_ENV)
+                            or g.DEFAULT_BLEURT_CHECKPOINT)
+    return out
+
+
+_MODEL_KEYS = frozenset({"bertscore", "bleurt", "bertscore_model", "bleurt_checkpoint"})
+
+
+def _portable(obj, replacements: Mapping[str, str]):
+    """``obj`` with local model locations in its model settings replaced by portable refs."""
+    if not isinstance(obj, Mapping):
+        return obj
+    out = {}
+    for k, v in obj.items():
+        if isinstance(v, Mapping):
+            v = _portable(v, replacements)
+        elif k in _MODEL_KEYS and isinstance(v, str):
+            # These strings start with the model location (bert-score's hash, BLEURT's name).
+            for old in sorted(replacements, key=len, reverse=True):
+                if v.startswith(old):
+                    v = replacements[old] + v[len(old):]
+                    break
+        out[k] = v
+    return out
+
+
+def _local_model_replacements(ag_options: Mapping | None) -> dict[str, str]:
+    out = {}
+    for value in _metric_models(ag_options).values():
+        path = Path(os.path.expanduser(value))
+        if path.is_dir():
+            ref = portable_model_ref(value)
+            for form in {value, value.rstrip("/"), str(path), str(path.resolve())}:
+                if form:
+                    out[form] = ref
+    return out
+
+
+def _looks_like_path(value: str) -> bool:
+    return value.startswith((".", "/", "~", "\\")) or os.sep in value or value.count("/") > 1
+
+
+def check_ag_models(ag_options: Mapping | None = None) -> None:
+    """Load the AG metric models (BERTScore, and BLEURT unless ``bleurt=False``) or fail clearly.
+
+    Called by :func:`score_submission` before anything is scored, so a missing
+    model stops the run at once instead of after the fifteen other test sets.
+    The models stay cached in the process for the real scoring.
+
+    Raises
+    ------
+    OSError
+        A model is neither a local folder nor loadable (e.g. offline and not
+        cached); the message names the option to set.
+    ImportError
+        bert-score or bleurt-pytorch is not installed.
+    """
+    from ecinstruct_eval.metrics import generation as g
+
+    opts = dict(ag_options or {})
+    models = _metric_models(opts)
+    hints = {"bertscore": ("BERTScore model", "bertscore_model", g.BERTSCORE_ENV),
+             "bleurt": ("BLEURT checkpoint", "bleurt_checkpoint", g.BLEURT_ENV)}
+    for kind, model in models.items():
+        what, option, env = hints[kind]
+        skip = " Or skip BLEURT with bleurt=False." if kind == "bleurt" else ""
+        folder = Path(os.path.expanduser(model))
+        if _looks_like_path(model) and not folder.is_dir():
+            raise OSError(f"AG cannot be scored (nothing was scored): the {what} {model!r} is not a "
+                          f"folder here; point {option}= (or {env}) at a local model folder, "
+                          f"or give a Hub name.{skip}")
+        if folder.is_dir() and not (folder / "config.json").is_file():
+            raise OSError(f"AG cannot be scored (nothing was scored): the {what} folder {model!r} "
+                          f"holds no config.json, so it is not a saved model; point {option}= (or {env}) "
+                          f"at a folder saved with save_pretrained(), or give a Hub name.{skip}")
+        try:
+            if kind == "bertscore":
+                g.bertscore(["a"], ["a"], model=model, num_layers=opts.get("bertscore_layers"),
+                            device=opts.get("device"))
+            else:
+                g.bleurt(["a"], ["a"], checkpoint=model, device=opts.get("device"))
+        except (OSError, ValueError) as e:
+            raise OSError(f"AG cannot be scored (nothing was scored): {e}{skip}") from e
+
+
 def _default_scorer(predictions, task, references, *, split, compat, **options):
     from ecinstruct_eval import score
 
@@ -191,6 +329,7 @@ def score_submission(
     limits: Limits = DEFAULT_LIMITS,
     scorer: Callable | None = None,
     loader: Callable | None = None,
+    model_check: Callable[[Mapping], None] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Validate, then score a submission; return the results document.
@@ -215,6 +354,10 @@ def score_submission(
     scorer, loader : callable, optional
         Replacements for :func:`ecinstruct_eval.score` and
         :func:`ecinstruct_eval.data.load_split` (tests).
+    model_check : callable, optional
+        ``model_check(ag_options)``, run once before anything is scored when
+        the submission holds AG; default :func:`check_ag_models` with the
+        default scorer, none with a custom one.
 
     Raises
     ------
@@ -253,6 +396,13 @@ def score_submission(
             continue
         preds.setdefault((row["task"], row["split"]), {})[row["id"]] = row["prediction"]
 
+    if any(TASKS[t].kind == "generation" for t, _ in preds):
+        check = model_check or (check_ag_models if scorer is None else None)
+        if check is not None:
+            check(dict(ag_options or {}))
+    local_models = _local_model_replacements(ag_options) if any(
+        TASKS[t].kind == "generation" for t, _ in preds) else {}
+
     results: dict[str, dict] = {}
     ag_settings: dict[str, dict] = {}
     for task in TASKS:
@@ -277,7 +427,7 @@ def score_submission(
                 value = float(res[name])
                 lo, hi = ci.get(name, (math.nan, math.nan))
                 metrics[name] = {"value": _r(value), "ci_low": _r(lo), "ci_high": _r(hi)}
-            settings = _settings_of(res)
+            settings = _portable(_settings_of(res), local_models)
             if TASKS[task].kind == "generation":
                 ag_settings.setdefault(task, settings)
             ids_hash = hashlib.sha256("\n".join(str(r["id"]) for r in refs).encode()).hexdigest()
@@ -300,7 +450,7 @@ def score_submission(
             "package": "ecinstruct_eval",
             "version": _evaluator_version(),
             "compat": compat,
-            "ag_options": _jsonable(dict(ag_options or {})),
+            "ag_options": _portable(_jsonable(dict(ag_options or {})), local_models),
             "settings": ag_settings,
         },
         "bootstrap": {
@@ -371,3 +521,35 @@ def primary_value(doc: Mapping, task: str, split: str) -> float | None:
 
 def model_name(doc: Mapping, default: str = "submission") -> str:
     return str(doc.get("model", {}).get("model") or doc.get("submission", {}).get("file") or default)
+
+
+def compat_of(doc: Mapping) -> str:
+    """The scoring mode a results document was made with: ``"paper"`` or ``"released"``."""
+    return str(doc.get("evaluator", {}).get("compat") or "paper")
+
+
+def display_names(docs: Sequence[Mapping], sources: Sequence[str | os.PathLike] | None = None) -> list[str]:
+    """Model names for a board or a plot, told apart when two would read the same.
+
+    Two documents with the same model name and scoring mode get the stem of
+    their file (``sources``, else the submission file) appended in brackets.
+
+    >>> a = {"model": {"model": "m"}, "evaluator": {"compat": "paper"}}
+    >>> display_names([a, a], ["results/a.json", "results/b.json"])
+    ['m [a]', 'm [b]']
+    >>> display_names([a, {**a, "evaluator": {"compat": "released"}}])
+    ['m', 'm']
+    """
+    names = [model_name(d, f"submission {i + 1}") for i, d in enumerate(docs)]
+    keys = [(n, compat_of(d)) for n, d in zip(names, docs)]
+    out = []
+    for i, (name, doc) in enumerate(zip(names, docs)):
+        if keys.count(keys[i]) == 1:
+            out.append(name)
+            continue
+        src = sources[i] if sources else doc.get("submission", {}).get("file") or f"{i + 1}"
+        out.append(f"{name} [{Path(str(src)).stem}]")
+    for i, label in enumerate(out):  # same stems in different folders
+        if out.count(label) > 1 and keys.count(keys[i]) > 1:
+            out[i] = f"{label[:-1]} #{i + 1}]" if label.endswith("]") else f"{label} [#{i + 1}]"
+    return out

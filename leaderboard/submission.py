@@ -90,13 +90,19 @@ DEFAULT_LIMITS = Limits()
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a submission: file, 1-based line (0 = the whole file), message."""
+    """One thing wrong with a submission: file, 1-based line (0 = the whole file), message.
+
+    >>> str(Problem("sub.jsonl", 0, "file is empty"))
+    'sub.jsonl: file is empty'
+    """
 
     path: str
     line: int
     message: str
 
     def __str__(self) -> str:
+        if self.line <= 0:
+            return f"{self.path}: {self.message}"
         return f"{self.path}:{self.line}: {self.message}"
 
 
@@ -290,8 +296,12 @@ def _json_msg(e: Exception) -> str:
 _SKIP_BLOCK = 4 * 1024 * 1024
 
 
-def _iter_raw_lines(fh, max_line_bytes: int) -> Iterator[tuple[int, bytes | None, bool]]:
-    """Yield ``(lineno, raw bytes or None if too long, had_newline)`` with bounded memory."""
+def _iter_raw_lines(fh, max_line_bytes: int) -> Iterator[tuple[int, bytes, bool, bool]]:
+    """Yield ``(lineno, raw bytes, had_newline, too_long)`` with bounded memory.
+
+    For a line over ``max_line_bytes`` only its first ``max_line_bytes + 1``
+    bytes are yielded (``too_long`` true); the rest is skipped unread into memory.
+    """
     lineno = 0
     while True:
         chunk = fh.readline(max_line_bytes + 1)
@@ -309,9 +319,35 @@ def _iter_raw_lines(fh, max_line_bytes: int) -> Iterator[tuple[int, bytes | None
                 if i >= 0:
                     fh.seek(start + i + 1)
                     break
-            yield lineno, None, True
+            yield lineno, chunk, True, True
             continue
-        yield lineno, chunk, chunk.endswith(b"\n")
+        yield lineno, chunk, chunk.endswith(b"\n"), False
+
+
+_KEY_VALUE = {k: re.compile(rb'"' + k.encode() + rb'"\s*:\s*"([\w.\-]{1,200})"') for k in ("task", "split", "id")}
+
+
+def _key_of_refused(raw: bytes, obj: object = None) -> tuple[str, str, str] | None:
+    """``(task, split, id)`` of a refused line when it still names them, else ``None``.
+
+    Lets a line that is reported (too long, bad keys, bad prediction) count as
+    that item's line, so the item is not reported a second time as missing.
+
+    >>> _key_of_refused(b'{"task": "SR", "split": "test", "id": "SR-test-00001", "prediction": nul')
+    ('SR', 'test', 'SR-test-00001')
+    """
+    if isinstance(obj, dict):
+        vals = [obj.get(k) for k in ("task", "split", "id")]
+        if all(isinstance(v, str) for v in vals):
+            return vals[0], vals[1], vals[2]
+        return None
+    found = []
+    for k in ("task", "split", "id"):
+        m = _KEY_VALUE[k].search(raw)
+        if not m:
+            return None
+        found.append(m.group(1).decode("ascii", "replace"))
+    return found[0], found[1], found[2]
 
 
 def _check_line(obj: object) -> str | None:
@@ -415,9 +451,11 @@ def validate_submission(
     if size == 0:
         col.add(str(path), 0, "file is empty")
 
-    # id -> first line, per set; memory is bounded by the reference sets.
+    # id -> line, per set: 0 = not seen yet, n > 0 = accepted on line n, n < 0 = refused
+    # on line -n (reported there, so not reported again as missing).  Memory is bounded
+    # by the reference sets.
     expected: dict[tuple[str, str], dict[str, int] | None] = {}
-    load_error: dict[tuple[str, str], str] = {}
+    load_errors: dict[str, list[str]] = {}  # message -> sets it keeps from being checked
 
     def reference(task: str, split: str) -> dict[str, int] | None:
         key = (task, split)
@@ -426,25 +464,34 @@ def validate_submission(
                 expected[key] = {str(r["id"]): 0 for r in load(task, split, location)}
             except Exception as e:  # the loader's message says how to point at data
                 expected[key] = None
-                load_error[key] = f"{type(e).__name__}: {e}"
+                load_errors.setdefault(f"{type(e).__name__}: {e}", []).append(f"{task}/{split}")
         return expected[key]
 
     for task, split in required_sets(selected):
         reference(task, split)
 
+    def refused(lineno: int, message: str, raw: bytes, obj: object = None) -> None:
+        col.add(str(path), lineno, message)
+        key = _key_of_refused(raw, obj)
+        if key is None or key[0] not in selected or key[1] not in TASKS[key[0]].test_splits:
+            return
+        ids = reference(key[0], key[1])
+        if ids is not None and ids.get(key[2]) == 0:
+            ids[key[2]] = -lineno
+
     with open(path, "rb") as fh:
-        for lineno, raw, had_nl in _iter_raw_lines(fh, limits.max_line_bytes):
+        for lineno, raw, had_nl, too_long in _iter_raw_lines(fh, limits.max_line_bytes):
             report.n_lines = lineno
-            if raw is None:
-                col.add(str(path), lineno, f"line is longer than {limits.max_line_bytes} bytes")
+            if too_long:
+                refused(lineno, f"line is longer than {limits.max_line_bytes} bytes", raw)
                 continue
             if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                col.add(str(path), lineno, "file starts with a UTF-8 byte order mark; save it without BOM")
+                refused(lineno, "file starts with a UTF-8 byte order mark; save it without BOM", raw)
                 continue
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                col.add(str(path), lineno, f"not valid UTF-8 ({e.reason} at byte {e.start} of the line)")
+                refused(lineno, f"not valid UTF-8 ({e.reason} at byte {e.start} of the line)", raw)
                 continue
             if not text.strip():
                 if had_nl or text:
@@ -453,11 +500,11 @@ def validate_submission(
             try:
                 obj = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys)
             except (ValueError, RecursionError) as e:
-                col.add(str(path), lineno, f"not valid JSON: {_json_msg(e)}")
+                refused(lineno, f"not valid JSON: {_json_msg(e)}", raw)
                 continue
             msg = _check_line(obj)
             if msg:
-                col.add(str(path), lineno, msg)
+                refused(lineno, msg, raw, obj)
                 continue
             task, split, item_id, pred = obj["task"], obj["split"], obj["id"], obj["prediction"]
             if task not in TASKS or TASKS[task].code != task:
@@ -478,38 +525,36 @@ def validate_submission(
             if not _ID.match(item_id):
                 col.add(str(path), lineno, f"malformed id {item_id[:60]!r}")
                 continue
-            try:
-                pred.encode("utf-8")
-            except UnicodeEncodeError:
-                col.add(str(path), lineno, "prediction holds an unpaired surrogate escape (\\ud800-\\udfff), "
-                        "which is not valid Unicode text")
-                continue
-            if len(pred) > limits.max_prediction_chars:
-                col.add(str(path), lineno, f"prediction is {len(pred)} characters, over the limit of "
-                        f"{limits.max_prediction_chars}")
-                continue
             ids = reference(task, split)
-            if ids is None:
-                if load_error.get((task, split)) is not None:
-                    col.add(str(path), lineno, f"cannot check {task}/{split}: {load_error.pop((task, split))}")
-                continue
-            first = ids.get(item_id)
-            if first is None:
+            first = None if ids is None else ids.get(item_id)
+            if ids is not None and first is None:
                 col.add(str(path), lineno, f"unknown id {item_id!r} for {task}/{split}")
                 continue
             if first:
-                col.add(str(path), lineno, f"duplicate id {item_id!r} for {task}/{split} (first on line {first})")
+                col.add(str(path), lineno, f"duplicate id {item_id!r} for {task}/{split} (first on line {abs(first)})")
                 continue
+            try:
+                pred.encode("utf-8")
+            except UnicodeEncodeError:
+                refused(lineno, "prediction holds an unpaired surrogate escape (\\ud800-\\udfff), "
+                        "which is not valid Unicode text", raw, obj)
+                continue
+            if len(pred) > limits.max_prediction_chars:
+                refused(lineno, f"prediction is {len(pred)} characters, over the limit of "
+                        f"{limits.max_prediction_chars}", raw, obj)
+                continue
+            if ids is None:
+                continue  # reported once below
             ids[item_id] = lineno
             report.counts[(task, split)] = report.counts.get((task, split), 0) + 1
 
+    for message, sets in load_errors.items():
+        col.add(str(path), 0, f"cannot check {', '.join(sets)}: {message}")
     for (task, split), ids in expected.items():
         required = (task, split) in required_sets(selected)
         if ids is None:
-            if (task, split) in load_error:
-                col.add(str(path), 0, f"cannot check {task}/{split}: {load_error[(task, split)]}")
             continue
-        if not required and (task, split) not in report.counts:
+        if not required and (task, split) not in report.counts and all(v == 0 for v in ids.values()):
             continue
         missing = [i for i, first in ids.items() if not first]
         if missing:

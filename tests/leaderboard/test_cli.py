@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from ecinstruct_eval.cli import main
 
 # AG (BERTScore: torch + a model) is scored in test_notebook.py; here the other nine.
@@ -113,3 +115,84 @@ def test_cli_pack_joins_prediction_files(build_dir, tmp_path, capsys):
     assert main(["leaderboard", "pack", str(rest), "--out", str(tmp_path / "x.jsonl"), "--model", "../evil"]) == 2
     assert "is not allowed" in capsys.readouterr().err
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def _full_submission(build_dir, tmp_path):
+    sub = tmp_path / "subs" / "x.jsonl"
+    assert main(["leaderboard", "baseline", "--method", "majority", "--data", str(build_dir),
+                 "--out", str(sub), "--date", "2024-06-01"]) == 0
+    return sub
+
+
+def test_missing_data_location_is_one_clear_error(build_dir, tmp_path, capsys, monkeypatch):
+    sub = _full_submission(build_dir, tmp_path)
+    monkeypatch.delenv("ECINSTRUCT_DATA", raising=False)
+    capsys.readouterr()
+    for action in (["validate", str(sub)], ["score", str(sub), "--out", str(tmp_path / "r.json")]):
+        assert main(["leaderboard", *action]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err
+        assert "no data location is configured: pass --data LOCATION or set ECINSTRUCT_DATA" in err
+        assert str(sub) not in err and "INVALID" not in err
+    gone = tmp_path / "no-such-build"
+    assert main(["leaderboard", "validate", str(sub), "--data", str(gone)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"data location '{gone}' (from --data) does not exist" in err
+    monkeypatch.setenv("ECINSTRUCT_DATA", str(gone))
+    assert main(["leaderboard", "validate", str(sub)]) == 2
+    assert "(from $ECINSTRUCT_DATA) does not exist" in capsys.readouterr().err
+    assert main(["leaderboard", "baseline", "--method", "majority", "--out", str(tmp_path / "b.jsonl")]) == 2
+    assert "(from $ECINSTRUCT_DATA) does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_score_checks_ag_models_first_and_names_flags(build_dir, tmp_path, capsys):
+    sub = _full_submission(build_dir, tmp_path)
+    out = tmp_path / "r.json"
+    capsys.readouterr()
+    assert main(["leaderboard", "score", str(sub), "--data", str(build_dir), "--out", str(out),
+                 "--bertscore-model", str(tmp_path / "no-model"), "--no-bleurt"]) == 2
+    err = capsys.readouterr().err
+    assert "scoring " not in err and not out.exists()  # nothing scored before failing
+    assert "AG cannot be scored" in err and "point --bertscore-model (or ECINSTRUCT_BERTSCORE_MODEL)" in err
+    assert "bertscore_model=" not in err
+    assert main(["leaderboard", "score", str(sub), "--data", str(build_dir), "--out", str(out),
+                 "--bertscore-model", str(tmp_path), "--bleurt-checkpoint", "./no-bleurt"]) == 2
+    err = capsys.readouterr().err
+    assert "holds no config.json" in err and not out.exists()
+    assert main(["leaderboard", "score", str(sub), "--data", str(build_dir), "--out", str(out),
+                 "--tasks", "PM", "--bertscore-model", str(tmp_path / "no-model"), "--resamples", "0"]) == 0
+
+
+def test_score_wraps_evaluator_model_errors_in_flags(build_dir, tmp_path, capsys):
+    pytest.importorskip("bert_score")
+    sub = _full_submission(build_dir, tmp_path)
+    empty = tmp_path / "empty-model"
+    empty.mkdir()
+    (empty / "config.json").write_text("{}")  # looks saved, but holds no model
+    capsys.readouterr()
+    assert main(["leaderboard", "score", str(sub), "--data", str(build_dir), "--out", str(tmp_path / "r.json"),
+                 "--bertscore-model", str(empty), "--bertscore-layers", "2", "--no-bleurt"]) == 2
+    err = capsys.readouterr().err
+    assert "scoring " not in err and "could not be loaded" in err
+    assert "--bertscore-model" in err and "bertscore_model=" not in err
+
+
+def test_pack_refuses_duplicates(build_dir, tmp_path, capsys):
+    sub = _full_submission(build_dir, tmp_path)
+    out = tmp_path / "packed.jsonl"
+    capsys.readouterr()
+    assert main(["leaderboard", "pack", str(sub), str(sub), "--out", str(out), "--model", "m"]) == 2
+    err = capsys.readouterr().err
+    first = json.loads(sub.read_text().splitlines()[0])
+    assert f"{sub}:1: duplicate {first['task']}/{first['split']} id {first['id']!r} (first in {sub}:1)" in err
+    assert not out.exists() and not (tmp_path / "packed.meta.json").exists()
+
+
+def test_whole_file_problems_print_without_line_zero(build_dir, tmp_path, capsys):
+    sub = _full_submission(build_dir, tmp_path)
+    sub.write_text("".join(ln + "\n" for ln in sub.read_text().splitlines() if '"SR"' not in ln))
+    capsys.readouterr()
+    assert main(["leaderboard", "validate", str(sub), "--data", str(build_dir)]) == 1
+    err = capsys.readouterr().err
+    assert f"{sub}: SR/test: 24 of 24 ids missing" in err and ":0:" not in err

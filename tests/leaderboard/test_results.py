@@ -167,3 +167,74 @@ def test_plot_png(scored, tmp_path):
     save_plot(plot_results(docs, setting="OOD", paper_models=["eCeLLM-L"]), tmp_path / "b.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert out.read_bytes() == (tmp_path / "b.png").read_bytes()
+
+
+def test_plot_legend_names_scoring_mode_and_tells_same_names_apart(scored, tmp_path):
+    gold = load_results(scored["gold"][1])
+    released = {**gold, "evaluator": {**gold["evaluator"], "compat": "released"}}
+    fig = plot_results([gold, released], setting="IND", paper_models=["eCeLLM-L"],
+                       sources=["results/a.json", "results/a-released.json"])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["eCeLLM-L (Table 3)", "model-gold (paper)", "model-gold (released)"]
+    fig = plot_results([gold, gold], sources=["results/a.json", "other/b.json"])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["model-gold [a] (paper)", "model-gold [b] (paper)"]
+
+
+def _ag_scorer(model_dir):
+    def scorer(predictions, task, references, *, split="test", compat="paper", **options):
+        res = fake_score(predictions, task, references, split=split, compat=compat)
+        if task == "AG":
+            res.settings = {"bertscore": f"{options['bertscore_model']}_L6_no-idf_version=0.3.13",
+                            "compat": compat}
+        return res
+    return scorer
+
+
+def test_results_hold_no_local_model_path(build_dir, tmp_path):
+    """A local BERTScore folder is stored as its name plus a content hash, the same on any machine."""
+    docs = []
+    for machine in ("machine1", "machine2"):
+        model = tmp_path / machine / "deep" / "minilm"
+        model.mkdir(parents=True)
+        (model / "config.json").write_text('{"num_hidden_layers": 6}')
+        (model / "model.safetensors").write_bytes(b"weights" * 100)
+        sub = write_gold_submission(build_dir, tmp_path / f"{machine}.jsonl")
+        doc = score_submission(sub, location=build_dir, scorer=_ag_scorer(str(model)), n_resamples=0,
+                               tasks=["AG", "PM"], ag_options={"bertscore_model": str(model), "bleurt": False})
+        write_results(doc, tmp_path / f"{machine}.json")
+        docs.append(doc)
+        text = (tmp_path / f"{machine}.json").read_text()
+        assert str(tmp_path) not in text and machine not in text.replace(f"{machine}.jsonl", "")
+    ref = docs[0]["evaluator"]["ag_options"]["bertscore_model"]
+    assert ref.startswith("minilm@sha256:") and len(ref) == len("minilm@sha256:") + 16
+    assert docs[0]["results"]["AG"]["test"]["settings"]["bertscore"] == f"{ref}_L6_no-idf_version=0.3.13"
+    assert docs[0]["evaluator"]["settings"] == docs[1]["evaluator"]["settings"]
+    assert docs[0]["evaluator"]["ag_options"] == docs[1]["evaluator"]["ag_options"]
+    # other weights: another reference
+    (tmp_path / "machine2" / "deep" / "minilm" / "model.safetensors").write_bytes(b"other")
+    from leaderboard.results import _folder_sha256, portable_model_ref
+
+    _folder_sha256.cache_clear()
+    assert portable_model_ref(str(tmp_path / "machine2" / "deep" / "minilm")) != ref
+    assert portable_model_ref("roberta-large") == "roberta-large"
+
+
+def test_ag_models_checked_before_anything_is_scored(build_dir, tmp_path):
+    sub = write_gold_submission(build_dir, tmp_path / "m.jsonl")
+    scored_sets = []
+
+    def scorer(predictions, task, references, **kw):
+        scored_sets.append(task)
+        return fake_score(predictions, task, references, **kw)
+
+    def check(options):
+        raise OSError("the BERTScore model 'x' could not be loaded")
+
+    with pytest.raises(OSError, match="could not be loaded"):
+        score_submission(sub, location=build_dir, scorer=scorer, model_check=check, n_resamples=0)
+    assert scored_sets == []
+    # without AG in the submission no model is needed
+    doc = score_submission(sub, location=build_dir, scorer=scorer, model_check=check, n_resamples=0,
+                           tasks=["PM"])
+    assert list(doc["results"]) == ["PM"]

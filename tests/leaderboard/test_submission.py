@@ -59,38 +59,40 @@ def _line_obj(path, lineno):
 
 
 @pytest.mark.parametrize(
-    "make, expected",
+    "make, expected, names_its_item",
     [
-        (lambda o: b'{"task": "SR", "split": "test", "id": "x", "prediction": "\xff\xfe"}', "not valid UTF-8"),
-        (lambda o: b'{"task": "SR", "split": ', "not valid JSON"),
-        (lambda o: b'["SR", "test"]', "must be a JSON object, got list"),
-        (lambda o: json.dumps({k: o[k] for k in ("task", "split", "id")}).encode(), "missing key(s) 'prediction'"),
-        (lambda o: json.dumps({**o, "score": 1}).encode(), "unknown key(s) 'score'"),
-        (lambda o: json.dumps({**o, "prediction": None}).encode(), "prediction must be a string, got null"),
-        (lambda o: json.dumps({**o, "prediction": 3}).encode(), "prediction must be a string, got int"),
-        (lambda o: json.dumps({**o, "id": 12}).encode(), "id must be a string, got int"),
-        (lambda o: json.dumps({**o, "task": "XYZ"}).encode(), "unknown task 'XYZ'"),
-        (lambda o: json.dumps({**o, "task": "ave"}).encode(), "did you mean 'AVE'?"),
-        (lambda o: json.dumps({**o, "split": "validation"}).encode(), "(not a test split)"),
-        (lambda o: json.dumps({**o, "split": "dev"}).encode(), "unknown split 'dev'"),
-        (lambda o: json.dumps({**o, "id": "AVE-test-99999"}).encode(), "unknown id 'AVE-test-99999' for AVE/test"),
-        (lambda o: json.dumps({**o, "id": "../../etc/passwd"}).encode(), "malformed id"),
-        (lambda o: b"", "empty line"),
-        (lambda o: b'{"task": "AVE", "split": "test", "id": "a", "prediction": NaN}', "NaN is not valid JSON"),
-        (lambda o: b'{"task": "AVE", "task": "AVE", "split": "test", "id": "a", "prediction": ""}', "duplicate key 'task'"),
-        (lambda o: b"[" * 100000 + b"]" * 100000, "nested too deeply"),
-        (lambda o: b"\x80\x04\x95cos\nsystem\n.", "not valid UTF-8"),  # a pickle is not JSON
-        (lambda o: json.dumps({**o, "prediction": "\ud800"}).encode(), "unpaired surrogate"),
+        (lambda o: b'{"task": "SR", "split": "test", "id": "x", "prediction": "\xff\xfe"}', "not valid UTF-8", False),
+        (lambda o: b'{"task": "SR", "split": ', "not valid JSON", False),
+        (lambda o: b'["SR", "test"]', "must be a JSON object, got list", False),
+        (lambda o: json.dumps({k: o[k] for k in ("task", "split", "id")}).encode(), "missing key(s) 'prediction'", True),
+        (lambda o: json.dumps({**o, "score": 1}).encode(), "unknown key(s) 'score'", True),
+        (lambda o: json.dumps({**o, "prediction": None}).encode(), "prediction must be a string, got null", True),
+        (lambda o: json.dumps({**o, "prediction": 3}).encode(), "prediction must be a string, got int", True),
+        (lambda o: json.dumps({**o, "id": 12}).encode(), "id must be a string, got int", False),
+        (lambda o: json.dumps({**o, "task": "XYZ"}).encode(), "unknown task 'XYZ'", False),
+        (lambda o: json.dumps({**o, "task": "ave"}).encode(), "did you mean 'AVE'?", False),
+        (lambda o: json.dumps({**o, "split": "validation"}).encode(), "(not a test split)", False),
+        (lambda o: json.dumps({**o, "split": "dev"}).encode(), "unknown split 'dev'", False),
+        (lambda o: json.dumps({**o, "id": "AVE-test-99999"}).encode(), "unknown id 'AVE-test-99999' for AVE/test", False),
+        (lambda o: json.dumps({**o, "id": "../../etc/passwd"}).encode(), "malformed id", False),
+        (lambda o: b"", "empty line", False),
+        (lambda o: b'{"task": "AVE", "split": "test", "id": "a", "prediction": NaN}', "NaN is not valid JSON", False),
+        (lambda o: b'{"task": "AVE", "task": "AVE", "split": "test", "id": "a", "prediction": ""}', "duplicate key 'task'", False),
+        (lambda o: b"[" * 100000 + b"]" * 100000, "nested too deeply", False),
+        (lambda o: b"\x80\x04\x95cos\nsystem\n.", "not valid UTF-8", False),  # a pickle is not JSON
+        (lambda o: json.dumps({**o, "prediction": "\ud800"}).encode(), "unpaired surrogate", True),
     ],
 )
-def test_malformed_line_reported_with_its_line_number(valid, build_dir, make, expected):
+def test_malformed_line_reported_with_its_line_number(valid, build_dir, make, expected, names_its_item):
     lineno = 5
     obj = _line_obj(valid, lineno)
     _replace_line(valid, lineno, make(obj))
     problems = _only(validate_submission(valid, location=build_dir))
     assert any(line == lineno and expected in msg for line, msg in problems), problems
-    # the replaced item is now missing from its set: reported for the whole file (line 0)
-    assert any(line == 0 and f"{obj['task']}/{obj['split']}: 1 of" in msg for line, msg in problems)
+    # a refused line that still names its item is that item's line: reported once, not
+    # again as a missing id; otherwise the item is missing from its set (whole file, line 0)
+    missing = [m for line, m in problems if line == 0 and f"{obj['task']}/{obj['split']}: 1 of" in m]
+    assert len(missing) == (0 if names_its_item else 1), problems
 
 
 def test_duplicate_id_names_first_line(valid, build_dir):
@@ -137,6 +139,8 @@ def test_size_limits(valid, build_dir):
     problems = _only(validate_submission(valid, location=build_dir, limits=limits))
     assert (7, "prediction is 50 characters, over the limit of 10") in problems
     assert (8, "line is longer than 200 bytes") in problems
+    # each refused line names its item, so it is not reported again as a missing id
+    assert not [m for line, m in problems if line == 0], problems
     small = Limits(max_file_bytes=100)
     problems = _only(validate_submission(valid, location=build_dir, limits=small))
     assert len(problems) == 1 and problems[0][0] == 0 and "over the limit of 100 bytes" in problems[0][1]
@@ -226,3 +230,22 @@ def test_safe_filename_never_a_path():
     for name in ("../../x", "/etc/passwd", "a\\b", "..", ""):
         s = safe_filename(name)
         assert "/" not in s and "\\" not in s and not s.startswith(".") and s
+
+
+def test_whole_file_problems_have_no_fake_line_number(valid, build_dir):
+    lines = [ln for ln in _lines(valid) if b'"SR"' not in ln]
+    _rewrite(valid, lines)
+    summary = validate_submission(valid, location=build_dir).summary()
+    assert f"{valid}: SR/test: 24 of 24 ids missing" in summary
+    assert f"{valid}:0:" not in summary
+
+
+def test_unreadable_reference_data_reported_once(valid, tmp_path):
+    def loader(task, split, location):
+        raise FileNotFoundError("no data here")
+
+    report = validate_submission(valid, location=tmp_path, loader=loader)
+    cannot = [p for p in report.problems if "cannot check" in p.message]
+    assert len(cannot) == 1 and cannot[0].line == 0, report.summary()
+    assert "AVE/test" in cannot[0].message and "SR/test_ood" in cannot[0].message
+    assert cannot[0].message.endswith("FileNotFoundError: no data here")
