@@ -33,6 +33,7 @@ import heapq
 import io
 import json
 import lzma
+import math
 import os
 import random
 import resource
@@ -224,6 +225,9 @@ class BuildConfig:
     sizes: str | int = "paper"
     categories: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Extra fraction the task modules sample beyond each target (set by the
+    #: pipeline, which trims back to :meth:`target` after overlap removal).
+    oversample: float = field(default=0.0, repr=False)
 
     def __post_init__(self):
         self.sources = Path(self.sources)
@@ -237,7 +241,23 @@ class BuildConfig:
             raise ValueError(f"sizes must be a positive integer, got {self.sizes}")
 
     def size(self, split: str) -> int | None:
-        """Target size of ``split`` (``None``: keep everything)."""
+        """How many examples a task module samples for ``split`` (``None``: keep everything).
+
+        This is :meth:`target` plus the :attr:`oversample` margin, so that
+        the pipeline can still fill every split to its target after it
+        removes duplicates and train/test overlaps.
+
+        >>> cfg = BuildConfig(sources=Path("src"), out=Path("out"), sizes=50, oversample=0.25)
+        >>> cfg.target("test"), cfg.size("test")
+        (50, 67)
+        """
+        n = self.target(split)
+        if n is None or not self.oversample:
+            return n
+        return n + math.ceil(n * self.oversample) + 4
+
+    def target(self, split: str) -> int | None:
+        """Target size of ``split`` in the written build (``None``: keep everything)."""
         if self.sizes == "paper":
             return PAPER_SIZES[split]
         if self.sizes == "all":
@@ -299,7 +319,12 @@ class TaskReport:
     """What one task's build did: filled by the task module, written to build_report.json.
 
     ``rows_read`` counts input rows per source file, ``dropped`` counts rows
-    left out per reason (malformed lines included), ``labels`` holds the label
+    left out per reason (malformed lines included), ``skipped`` counts valid
+    rows left out by design per reason (another category or locale, not
+    sampled because the split was full), ``rows_used`` counts the rows behind
+    the written examples (unseen copies aside), so that for the files a task
+    takes its examples from (not lookup tables such as ESCI's products)
+    rows read = ``rows_used`` + dropped + skipped; ``labels`` holds the label
     distribution (of ``output``) per split and ``splits`` the split sizes (the
     pipeline sets both from the records it writes), ``breakdowns`` holds
     further per-split tallies by name (the pipeline adds ``"category"``; a task
@@ -313,6 +338,8 @@ class TaskReport:
     task: str
     rows_read: dict[str, int] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    rows_used: int = 0
     labels: dict[str, dict[str, int]] = field(default_factory=dict)
     splits: dict[str, int] = field(default_factory=dict)
     breakdowns: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
@@ -328,6 +355,11 @@ class TaskReport:
 
     def drop(self, reason: str, n: int = 1) -> None:
         self.dropped[reason] = self.dropped.get(reason, 0) + n
+
+    def skip(self, reason: str, n: int = 1) -> None:
+        """Count ``n`` valid rows left out by design (another category or locale, over the target size)."""
+        if n:
+            self.skipped[reason] = self.skipped.get(reason, 0) + n
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -389,6 +421,7 @@ class TaskReport:
         del d["breakdown_keys"]
         d["rows_read"] = dict(sorted(self.rows_read.items()))
         d["dropped"] = dict(sorted(self.dropped.items()))
+        d["skipped"] = dict(sorted(self.skipped.items()))
         d["elapsed_s"] = round(self.elapsed_s, 3)
         d["peak_rss_mb"] = round(self.peak_rss_mb, 1)
         return d
@@ -581,6 +614,9 @@ class BottomK:
         self._heap: list[tuple[int, int]] = []  # (-key, tiebreak) for a max-heap
         self._items: dict[int, Any] = {}
         self.offered = 0
+        #: Offers ignored because their key was held (duplicates) and items pushed out by smaller keys.
+        self.duplicates = 0
+        self.evicted = 0
 
     def __len__(self) -> int:
         return len(self._items)
@@ -594,6 +630,9 @@ class BottomK:
     def offer(self, key: int, item: Any) -> bool:
         """Offer ``item`` under ``key``; return whether it is held now."""
         self.offered += 1
+        if key in self._items:
+            self.duplicates += 1
+            return False
         if not self.would_keep(key):
             return False
         self._items[key] = item
@@ -603,10 +642,16 @@ class BottomK:
         if len(self._items) > self.k:
             _, evicted = heapq.heappop(self._heap)
             del self._items[evicted]
+            self.evicted += 1
         return True
 
     def get(self, key: int, default: Any = None) -> Any:
         return self._items.get(key, default)
+
+    @property
+    def not_sampled(self) -> int:
+        """Offers that are not held now, duplicates aside (rejected or evicted as over the target size)."""
+        return self.offered - self.duplicates - len(self._items)
 
     def items(self) -> list[Any]:
         """Held items in key order (a deterministic random order)."""
@@ -641,18 +686,42 @@ def interleave(groups: Sequence[Sequence[Any]], n: int | None) -> list[Any]:
     return out
 
 
+#: The ``skipped`` reason of valid rows left out because their split was already full.
+NOT_SAMPLED = "not sampled (over target size)"
+
+
+def take(groups: Sequence[Sequence[Any]], n: int | None, report: TaskReport | None = None) -> list[Any]:
+    """:func:`interleave` ``groups`` up to ``n`` items, counting the items left over as :data:`NOT_SAMPLED`.
+
+    >>> report = TaskReport("SA")
+    >>> take([[1, 2, 3], ["a"]], 3, report), report.skipped
+    ([1, 'a', 2], {'not sampled (over target size)': 1})
+    """
+    out = interleave(groups, n)
+    if report is not None:
+        report.skip(NOT_SAMPLED, sum(len(g) for g in groups) - len(out))
+    return out
+
+
 def overlap_key(ex: Example) -> str:
     """What makes two examples the same sample: input and options, whitespace and case folded."""
     text = " ".join(ex.input.split()).lower() + "\x1e" + "\x1f".join(" ".join(o.split()).lower() for o in ex.options)
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def remove_overlap(splits: Mapping[str, list[Example]], report: TaskReport | None = None) -> dict[str, list[Example]]:
+def remove_overlap(
+    splits: Mapping[str, list[Example]],
+    report: TaskReport | None = None,
+    *,
+    rows: Callable[[Example], int] = lambda ex: 1,
+) -> dict[str, list[Example]]:
     """Quality control (1) of Section 3.3: drop evaluation examples that also occur in training.
 
     An example of ``validation``/``test``/``test_ood`` whose input and
     options equal a training example's is removed (counted in the report);
-    duplicates inside one split are removed too.
+    duplicates inside one split are removed too.  ``rows`` gives how many
+    source rows an example stands for (QPR: its products), so the report
+    counts dropped rows.
     """
     out: dict[str, list[Example]] = {}
     train_keys: set[str] = set()
@@ -665,11 +734,11 @@ def remove_overlap(splits: Mapping[str, list[Example]], report: TaskReport | Non
             key = overlap_key(ex)
             if key in seen:
                 if report is not None:
-                    report.drop(f"duplicate within {split}")
+                    report.drop(f"duplicate within {split}", rows(ex))
                 continue
             if split != "train" and key in train_keys:
                 if report is not None:
-                    report.drop(f"{split} overlaps train")
+                    report.drop(f"{split} overlaps train", rows(ex))
                 continue
             seen.add(key)
             kept.append(ex)

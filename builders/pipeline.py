@@ -7,8 +7,11 @@ For every requested task the pipeline
 2. skips the task when ``BUILD/<TASK>/.done.json`` records a build with the
    same fingerprint (config, source files' sizes and times, builder code), so
    an interrupted or repeated build resumes where it stopped;
-3. otherwise calls ``builders.tasks.<task>.build(cfg, report)``, removes
-   evaluation samples that also occur in training (Section 3.3 (1)), attaches
+3. otherwise calls ``builders.tasks.<task>.build(cfg, report)`` with a
+   margin beyond each split's target size, removes duplicates and evaluation
+   samples that also occur in training (Section 3.3 (1)), trims every split
+   to its target (:func:`sample_to_targets`; rows left out are counted under
+   ``skipped``), attaches
    instructions, ids and one-shot ids (:func:`builders.core.finalize`), writes
    each split atomically, and finally the done-marker.
 
@@ -28,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import json
@@ -37,12 +41,15 @@ from pathlib import Path
 
 from builders import progress
 from builders.core import (
+    NOT_SAMPLED,
     BuildConfig,
+    Example,
     MissingSourceError,
     SourcesFolderError,
     TaskReport,
     finalize,
     find_source,
+    interleave,
     label_counts,
     peak_rss_mb,
     read_jsonl,
@@ -151,8 +158,9 @@ def fingerprint(task: str, cfg: BuildConfig) -> str:
         files.append([str(p.relative_to(cfg.sources)), st.st_size, st.st_mtime_ns])
     code = hashlib.sha256()
     module_file = _HERE / "tasks" / f"{task.lower()}.py"
-    for f in [module_file, _HERE / "core.py", *sorted((_HERE / "readers").glob("*.py")),
-              _HERE / "text.py", _HERE / "instructions.py"]:
+    # the shared task helpers (_esci.py, _amazonqa.py) and the pipeline's own sampling count too
+    for f in [module_file, *sorted((_HERE / "tasks").glob("_*.py")), _HERE / "core.py", _HERE / "pipeline.py",
+              *sorted((_HERE / "readers").glob("*.py")), _HERE / "text.py", _HERE / "instructions.py"]:
         if f.is_file():
             code.update(f.read_bytes())
     data = {"config": cfg.task_fingerprint(task), "files": files, "code": code.hexdigest()}
@@ -178,6 +186,70 @@ def is_done(task: str, cfg: BuildConfig, fp: str) -> dict | None:
     return info.get("report")
 
 
+#: Oversampling margins tried in turn until overlap removal leaves every split at its target.
+MARGINS = (0.25, 1.0, 4.0)
+
+
+def sample_to_targets(module, task: str, cfg: BuildConfig, *, show_progress: bool = False):
+    """Run ``module.build``, remove overlaps, and trim every split to ``cfg.target(split)``.
+
+    The module samples ``cfg.size(split)`` examples, a margin beyond the
+    target (:data:`MARGINS`), because :func:`~builders.core.remove_overlap`
+    removes some afterwards; a split that still ends short although the
+    module filled its quota (so more data exists) is rebuilt with the next,
+    larger margin.  Trimming keeps the first ``target`` examples in the
+    module's (seeded) order, so the build stays deterministic; the examples
+    cut off are counted as skipped "not sampled (over target size)".
+    A module with ``USES_ALL_DATA = True`` (PM) is not trimmed; a module's
+    ``rows_of(example)`` (QPR) says how many source rows an example stands
+    for in the report's counts (default 1).
+
+    Returns ``(splits, report)``.
+    """
+    sized = not getattr(module, "USES_ALL_DATA", False)
+    rows = getattr(module, "rows_of", lambda ex: 1)
+    for i, margin in enumerate(MARGINS if sized else (0.0,)):
+        mcfg = dataclasses.replace(cfg, oversample=margin)
+        report = TaskReport(task)
+        with progress.session(task, enabled=show_progress):
+            sampled = module.build(mcfg, report)
+        examples = remove_overlap(sampled, report, rows=rows)
+        short = [
+            s for s, exs in examples.items()
+            if cfg.target(s) is not None and len(exs) < cfg.target(s) and len(sampled[s]) >= mcfg.size(s)
+        ]
+        if not short or not sized or i == len(MARGINS) - 1:
+            break
+    if sized:
+        balanced = getattr(module, "BALANCE_CATEGORIES", False)
+        for split, exs in examples.items():
+            n = cfg.target(split)
+            if n is not None and len(exs) > n:
+                kept = trim(exs, n, balanced=balanced)
+                report.skip(NOT_SAMPLED, sum(map(rows, exs)) - sum(map(rows, kept)))
+                examples[split] = kept
+    report.rows_used = sum(rows(ex) for exs in examples.values() for ex in exs)
+    return examples, report
+
+
+def trim(examples: Sequence[Example], n: int, *, balanced: bool = False) -> list[Example]:
+    """The first ``n`` examples; with ``balanced``, the categories combined 1:1 as far as each has examples.
+
+    Order is kept, so trimming a seeded random order is a seeded random sample.
+
+    >>> exs = [Example(str(i), "", category=c) for i, c in enumerate("aaaab")]
+    >>> [ex.input for ex in trim(exs, 2)], [ex.input for ex in trim(exs, 2, balanced=True)]
+    (['0', '1'], ['0', '4'])
+    """
+    if not balanced:
+        return list(examples[:n])
+    groups: dict[str, list[int]] = {}
+    for i, ex in enumerate(examples):
+        groups.setdefault(ex.category, []).append(i)
+    keep = set(interleave(list(groups.values()), n))
+    return [ex for i, ex in enumerate(examples) if i in keep]
+
+
 def build_task(task: str, cfg: BuildConfig, *, log: Callable[[str], None] = print, show_progress: bool = False) -> dict:
     """Build one task now (no resume check); return its report dict.
 
@@ -185,13 +257,11 @@ def build_task(task: str, cfg: BuildConfig, *, log: Callable[[str], None] = prin
     (:mod:`builders.progress`) on standard error.
     """
     module = task_module(task)
-    report = TaskReport(task)
-    if not reset_peak_rss():
-        report.note("peak_rss_mb is the building process's peak so far (it could not be reset per task)")
+    rss_reset = reset_peak_rss()
     t0 = time.perf_counter()
-    with progress.session(task, enabled=show_progress):
-        examples = module.build(cfg, report)
-    examples = remove_overlap(examples, report)
+    examples, report = sample_to_targets(module, task, cfg, show_progress=show_progress)
+    if not rss_reset:
+        report.note("peak_rss_mb is the building process's peak so far (it could not be reset per task)")
     # The module's own breakdowns (report.tally_splits(..., by=...)) are recounted on
     # what is written, next to the label distribution and split sizes set below.
     report.recount_breakdowns(examples)

@@ -106,10 +106,13 @@ def read_examples(
         report.read(source, batch.num_rows)
         n += batch.num_rows
         tracker.update(n)
-        mask = pc.equal(batch.column("product_locale"), locale)
+        mask = pc.fill_null(pc.equal(batch.column("product_locale"), locale), False)
+        n_locale = _count(mask)
+        report.skip("other locale", batch.num_rows - n_locale)
         if version:
-            mask = pc.and_(mask, pc.equal(batch.column(version), 1))
-        batch = batch.filter(pc.fill_null(mask, False))
+            mask = pc.and_(mask, pc.fill_null(pc.equal(batch.column(version), 1), False))
+            report.skip(f"not in {version}", n_locale - _count(mask))
+        batch = batch.filter(mask)
         if batch.num_rows == 0:
             continue
         rows = batch.select(list(KEPT_COLUMNS)).to_pylist()
@@ -181,3 +184,10 @@ def read_titles(
                 out[pid] = title
     tracker.close(n)
     return out
+
+
+def _count(mask) -> int:
+    """Number of true values of a boolean Arrow array."""
+    import pyarrow.compute as pc
+
+    return int(pc.sum(pc.cast(mask, "int64")).as_py() or 0)

@@ -24,13 +24,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from builders.core import (
+    NOT_SAMPLED,
     BottomK,
     BuildConfig,
     Example,
     TaskReport,
     assign_split,
-    interleave,
     stable_hash,
+    take,
     task_rng,
 )
 from builders.readers import amazonqa
@@ -116,6 +117,7 @@ def build(
     for file_split, path in files:
         for rec in amazonqa.iter_records(path, report):
             if rec.category not in wanted:
+                report.skip("other category")
                 continue
             if rec.category in ood:
                 split = "test_ood"
@@ -130,6 +132,9 @@ def build(
             if split in ("validation", "test"):
                 held.add(ex.input)
             pool(split, rec.category).offer(stable_hash(cfg.seed, code, split, ex.input), ex)
+    for p in pools.values():
+        report.drop("duplicate input", p.duplicates)
+        report.skip(NOT_SAMPLED, p.not_sampled)
 
     out: dict[str, list[Example]] = {}
     for split, cats in [*((s, ind) for s in IND_SPLITS), *((("test_ood", ood),) if ood else ())]:
@@ -146,8 +151,8 @@ def build(
             if not kept:
                 report.note(f"{split}: no example of category {cat}")
         n = cfg.size(split)
-        out[split] = interleave(per_cat, n)
+        out[split] = take(per_cat, n, report)
         task_rng(cfg.seed, code, f"mix/{split}").shuffle(out[split])
-        if n is not None and len(out[split]) < n:
-            report.note(f"{split}: {len(out[split])} examples available, fewer than the target {n}")
+        if n is not None and len(out[split]) < cfg.target(split):
+            report.note(f"{split}: {len(out[split])} examples available, fewer than the target {cfg.target(split)}")
     return out

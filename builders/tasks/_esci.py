@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from builders.core import BuildConfig, Example, TaskReport, task_rng
+from builders.core import NOT_SAMPLED, BuildConfig, Example, TaskReport, task_rng
 from builders.readers import esci
 from builders.text import clean_html, is_english, normalise_ws, to_ascii
 
@@ -79,6 +79,7 @@ def sample(
     code: str,
     units: dict[str, list[list[Row]]],
     make: Callable[[list[Row], dict[str, str], object], Example | None],
+    rows_of: Callable[[Example], int] = lambda ex: 1,
 ) -> dict[str, list[Example]]:
     """Walk each split's units in a seeded random order and keep the first
     ``cfg.size(split)`` that ``make`` turns into an example.
@@ -127,7 +128,7 @@ def sample(
                     continue
                 if ex.input in input_split:
                     same = input_split[ex.input] == s
-                    report.drop("duplicate input" if same else "overlap between splits")
+                    report.drop("duplicate input" if same else "overlap between splits", rows_of(ex))
                     continue
                 input_split[ex.input] = s
                 out[s].append(ex)
@@ -137,8 +138,9 @@ def sample(
         if not more:
             break
     for s in units:
-        if target[s] is not None and len(out[s]) < target[s]:
-            report.notes.append(f"{s}: {len(out[s])} examples available, fewer than the target {target[s]}")
+        report.skip(NOT_SAMPLED, sum(len(units[s][i]) for i in order[s][pos[s]:]))
+        if target[s] is not None and len(out[s]) < cfg.target(s):
+            report.notes.append(f"{s}: {len(out[s])} examples available, fewer than the target {cfg.target(s)}")
     return {s: out[s] for s in ("train", "validation", "test") if s in out}
 
 

@@ -15,6 +15,8 @@ from builders.readers.amazonqa import Answer, QARecord
 from builders.tasks import _amazonqa
 
 CODE = "AG"
+#: The pipeline keeps the IND categories 1:1 when it trims a split to its target size.
+BALANCE_CATEGORIES = True
 DEFAULT_CATEGORIES = {
     "ind": ["Electronics", "Home_and_Kitchen"],
     "ood": ["Cell_Phones_and_Accessories"],

@@ -21,6 +21,8 @@ from builders.core import BuildConfig, Example, TaskReport
 from builders.tasks import _amazonqa
 
 CODE = "AP"
+#: The pipeline keeps the IND categories 1:1 when it trims a split to its target size.
+BALANCE_CATEGORIES = True
 DEFAULT_CATEGORIES = {
     "ind": ["Sports_and_Outdoors", "Tools_and_Home_Improvement"],
     "ood": ["Cell_Phones_and_Accessories"],

@@ -27,6 +27,7 @@ import json
 from collections import Counter
 
 from builders.core import (
+    NOT_SAMPLED,
     BottomK,
     BuildConfig,
     Example,
@@ -131,6 +132,10 @@ def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
                 split = assign_split(cfg.seed, TASK, product["id"])
             h = stable_hash(cfg.seed, TASK, "sample", kind, product["id"])
             if not heaps[split].would_keep(h):
+                if heaps[split].get(h) is not None:
+                    report.drop("duplicate product")
+                else:
+                    report.skip(NOT_SAMPLED)
                 continue
             fields = product_fields(product)
             if "title" not in fields:
@@ -153,5 +158,7 @@ def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
                 source_ids=[product["id"]],
                 attributes=triples,
             ))
+    for heap in heaps.values():
+        report.skip(NOT_SAMPLED, heap.evicted)
     report.extra["ood_attributes"] = ood_attrs
     return {s: shuffled(heaps[s].items(), cfg.seed, TASK, f"order/{s}") for s in splits}

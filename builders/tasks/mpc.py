@@ -35,8 +35,9 @@ def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
 
     def make(unit, titles, rng):
         (row,) = unit
-        query, title = _esci.query_of(row, report), _esci.title_of(row, titles, report)
-        if query is None or title is None:
+        query = _esci.query_of(row, report)
+        title = None if query is None else _esci.title_of(row, titles, report)  # one drop per row
+        if title is None:
             return None
         return Example(input=render(query, title), output=LETTER_OF[row.label], options=list(options),
                        source_ids=[str(row.example_id), row.product_id])

@@ -23,9 +23,16 @@ from builders.text import clean_html, cut_words, to_ascii
 
 CODE = "PM"
 SOURCE = "amazon_google"
+#: PM keeps every matched pair (Table A3); the pipeline does not trim it to a target size.
+USES_ALL_DATA = True
 DESCRIPTION_WORDS = 50
 SPLIT_RATIO = (0.8, 0.1, 0.1)
 MISSING = "NaN"
+
+
+def rows_of(ex: Example) -> int:
+    """Mapping rows an example stands for: a matched pair is one, an unmatched pair (drawn) none."""
+    return int(ex.output == "yes")
 
 
 def _field(value: str, words: int | None = None) -> str:

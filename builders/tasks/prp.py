@@ -34,6 +34,8 @@ from builders.readers.amazon_review_2018 import iter_meta, similar_item_asins, t
 from builders.sources import PAPER_CATEGORIES
 
 TASK = "PRP"
+#: The pipeline keeps the IND categories 1:1 when it trims a split to its target size.
+BALANCE_CATEGORIES = True
 #: Metadata field -> option letter (options as in the paper: A also buy, B also view, C similar).
 RELATIONS = (("also_buy", "A"), ("also_view", "B"), ("similar_item", "C"))
 

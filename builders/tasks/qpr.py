@@ -38,6 +38,11 @@ def ranked_letters(relevance: list[str]) -> str:
     return ", ".join(LETTERS[i] for i in order)
 
 
+def rows_of(ex: Example) -> int:
+    """ESCI rows an example stands for: one per product shown."""
+    return len(ex.source_ids)
+
+
 def render(query: str, titles: list[str]) -> str:
     lines = [f"Query: {query}"]
     lines += [f"Product {LETTERS[i]}: {t}" for i, t in enumerate(titles)]
@@ -48,20 +53,24 @@ def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
     rows = _esci.load_rows(cfg, report, CODE)
 
     def make(unit, titles, rng):
+        # The report counts rows (products): a dropped query drops all its titled rows.
         by_label: dict[str, list[tuple]] = {}
         for row in unit:
             title = _esci.title_of(row, titles, report)
             if title is not None:
                 by_label.setdefault(row.label, []).append((row, title))
+        n_titled = sum(map(len, by_label.values()))
         if len(by_label) < MIN_PRODUCTS:
-            report.drop("qpr: fewer than 2 distinct labels")
+            report.drop("qpr: fewer than 2 distinct labels", n_titled)
             return None
-        query = _esci.query_of(unit[0], report)
+        query = _esci.query_of(unit[0], TaskReport(CODE))
         if query is None:
+            report.drop("not English", n_titled)
             return None
         picked = [rng.choice(by_label[label]) for label in LABELS if label in by_label]
         rng.shuffle(picked)
         picked = picked[:MAX_PRODUCTS]
+        report.skip("not picked for the query's list", n_titled - len(picked))
         relevance = [row.label for row, _ in picked]
         return Example(
             input=render(query, [t for _, t in picked]),
@@ -71,6 +80,6 @@ def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
         )
 
     units = {s: _esci.group_by_query(rs) for s, rs in rows.items()}
-    splits = _esci.sample(cfg, report, CODE, units, make)
+    splits = _esci.sample(cfg, report, CODE, units, make, rows_of)
     report.tally_splits(splits, key=lambda ex: f"{len(ex.relevance)} products", by="list_size")
     return splits

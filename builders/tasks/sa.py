@@ -15,6 +15,7 @@ Options (``BuildConfig.options["SA"]``): ``max_reviews_per_category``
 from __future__ import annotations
 
 from builders.core import (
+    NOT_SAMPLED,
     BottomK,
     BuildConfig,
     Example,
@@ -22,14 +23,16 @@ from builders.core import (
     assign_split,
     clean_text,
     find_source,
-    interleave,
     shuffled,
     stable_hash,
+    take,
 )
 from builders.readers.amazon_review_2018 import iter_reviews
 from builders.sources import PAPER_CATEGORIES
 
 TASK = "SA"
+#: The pipeline keeps the IND categories 1:1 when it trims a split to its target size.
+BALANCE_CATEGORIES = True
 #: Star rating -> option letter (5.0 very positive = A ... 1.0 very negative = E).
 RATING_TO_LETTER = {5: "A", 4: "B", 3: "C", 2: "D", 1: "E"}
 
@@ -71,6 +74,8 @@ def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
             if not heap.would_keep(h):
                 if heap.get(h) is not None:
                     report.drop("duplicate review text")
+                else:
+                    report.skip(NOT_SAMPLED)
                 continue
             heap.offer(h, Example(
                 input=text,
@@ -79,16 +84,18 @@ def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
                 category=category,
                 source_ids=[rv.item, rv.user],
             ))
+        for heap in heaps.values():
+            report.skip(NOT_SAMPLED, heap.evicted)
         return heaps
 
     per_cat = {c: sample(c, ("train", "validation", "test")) for c in ind}
     out = {}
     for split in ("train", "validation", "test"):
-        mixed = interleave([per_cat[c][split].items() for c in ind], cfg.size(split))
+        mixed = take([per_cat[c][split].items() for c in ind], cfg.size(split), report)
         out[split] = shuffled(mixed, cfg.seed, TASK, f"order/{split}")
     if ood:
         ood_heaps = [sample(c, ("test_ood",))["test_ood"].items() for c in ood]
-        out["test_ood"] = shuffled(interleave(ood_heaps, cfg.size("test_ood")), cfg.seed, TASK, "order/test_ood")
+        out["test_ood"] = shuffled(take(ood_heaps, cfg.size("test_ood"), report), cfg.seed, TASK, "order/test_ood")
     report.extra["categories"] = {"ind": ind, "ood": ood}
     return out
 

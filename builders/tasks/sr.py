@@ -48,6 +48,8 @@ from builders.readers.amazon_review_2018 import iter_interactions, iter_meta
 from builders.sources import PAPER_CATEGORIES
 
 TASK = "SR"
+#: The pipeline keeps the IND categories 1:1 when it trims a split to its target size.
+BALANCE_CATEGORIES = True
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 #: split -> position of the target from the end of the user's sequence.
 TARGET_POSITION = {"test": -1, "test_ood": -1, "validation": -2, "train": -3}

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 from datasets import load_dataset
 
+import ECInstruct as ecinstruct_script
 from builders.core import read_jsonl
 from ecinstruct_dataset import CONFIGS, FEATURES
 from ecinstruct_dataset.hub import HubPushError, push_to_hub
 from ecinstruct_eval.cli import main
 from ecinstruct_eval.tasks import TASKS
 
-ECInstruct = pytest.importorskip("ECInstruct").ECInstruct
+ECInstruct = ecinstruct_script.ECInstruct
 
 
 def test_configs_are_data_classes_carrying_tasks_and_splits():
@@ -106,9 +107,7 @@ def test_push_to_hub_without_token_says_how_to_log_in(export_dir, monkeypatch):
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
-@pytest.mark.skipif(not (SAMPLES / "sources").is_dir(), reason="no bundled sample sources")
 def test_builder_materializes_from_raw_sources_through_the_pipeline(tmp_path):
-    pytest.importorskip("builders.pipeline")
     opts = {"config": str(SAMPLES / "sample_build.json")}
     builder = ECInstruct(config_name="PM", sources=str(SAMPLES / "sources"), build_options=opts,
                          cache_dir=str(tmp_path))

@@ -10,6 +10,7 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
+import ecinstruct_eval
 from builders.instructions import INSTRUCTIONS
 from ecinstruct_dataset import CONFIGS, FEATURES
 from ecinstruct_dataset.card import find_template, render_template, size_category
@@ -107,9 +108,6 @@ def test_size_category(n, expected):
 
 
 def test_the_cards_evaluation_recipe_runs(export_dir, hf_cache):
-    ecinstruct_eval = pytest.importorskip("ecinstruct_eval")
-    if not hasattr(ecinstruct_eval, "score"):
-        pytest.skip("ecinstruct_eval.score not available yet")
     from datasets import load_dataset
 
     refs = load_dataset(str(export_dir), "SR", split="test_ood", cache_dir=str(hf_cache))

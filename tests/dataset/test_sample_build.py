@@ -5,19 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
+from builders import pipeline
+from builders.core import BuildConfig
 from ecinstruct_dataset import export, loaded_split_sizes
 from ecinstruct_eval.tasks import TASKS
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
-@pytest.mark.skipif(not (SAMPLES / "sample_build.json").is_file(), reason="no bundled samples")
 def test_sample_build_exports_and_loads_with_the_reported_sizes(tmp_path):
-    pipeline = pytest.importorskip("builders.pipeline")
-    from builders.core import BuildConfig
-
     cfg = BuildConfig.from_file(SAMPLES / "sample_build.json", sources=SAMPLES / "sources",
                                 out=tmp_path / "build")
     pipeline.build(cfg, log=lambda msg: None)
