@@ -320,13 +320,7 @@ def read_predictions(path_or_obj: Any) -> list[dict]:
     # Any ordered iterable (list, tuple, numpy array, generator, datasets.Dataset).
     if hasattr(path_or_obj, "__iter__") and not isinstance(
             path_or_obj, (bytes, bytearray, set, frozenset)):
-        out = []
-        for k, item in enumerate(path_or_obj):
-            if item is None or isinstance(item, str):
-                out.append({"id": None, "prediction": item})
-            else:
-                out.append(_from_record(item, f"item {k}"))
-        return out
+        return _from_sequence(path_or_obj, "")
     raise TypeError(f"predictions must be {_ACCEPTED}; got {type(path_or_obj).__name__}")
 
 
@@ -434,12 +428,17 @@ def _read_predictions_file(path: Path) -> list[dict]:
             return [_from_record({"id": k, "prediction": v}, f"{path}, id {k!r}")
                     for k, v in data.items()]
         if isinstance(data, list):
-            out = []
-            for k, item in enumerate(data):
-                if item is None or isinstance(item, str):
-                    out.append({"id": None, "prediction": item})
-                else:
-                    out.append(_from_record(item, f"{path}, item {k}"))
-            return out
+            return _from_sequence(data, f"{path}, ")
         raise ValueError(f"{path}: expected a JSON list or object, got {type(data).__name__}")
     return [_from_record(obj, f"{path}, line {lineno}") for lineno, obj in iter_jsonl(path)]
+
+
+def _from_sequence(items, where: str) -> list[dict]:
+    """Bare strings (or None) aligned by position, or records with ``id``/``prediction``."""
+    out = []
+    for k, item in enumerate(items):
+        if item is None or isinstance(item, str):
+            out.append({"id": None, "prediction": item})
+        else:
+            out.append(_from_record(item, f"{where}item {k}"))
+    return out
