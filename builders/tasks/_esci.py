@@ -166,3 +166,26 @@ def query_of(row: Row, report: TaskReport) -> str | None:
         report.drop("not English")
         return None
     return clean(row.query) or None
+
+
+def build_one_per_row(
+    cfg: BuildConfig,
+    report: TaskReport,
+    code: str,
+    example_of: Callable[[str, str, Row], Example],
+) -> dict[str, list[Example]]:
+    """MPC and PSI: one sample per ESCI row, made by ``example_of(query, title, row)``."""
+    rows = load_rows(cfg, report, code)
+
+    def make(unit, titles, rng):
+        (row,) = unit
+        query = query_of(row, report)
+        title = None if query is None else title_of(row, titles, report)  # one drop per row
+        if title is None:
+            return None
+        return example_of(query, title, row)
+
+    units = {s: [[r] for r in rs] for s, rs in rows.items()}
+    splits = sample(cfg, report, code, units, make)
+    report.tally_splits(splits)
+    return splits

@@ -30,18 +30,8 @@ def render(query: str, title: str) -> str:
 
 
 def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
-    rows = _esci.load_rows(cfg, report, CODE)
-
-    def make(unit, titles, rng):
-        (row,) = unit
-        query = _esci.query_of(row, report)
-        title = None if query is None else _esci.title_of(row, titles, report)  # one drop per row
-        if title is None:
-            return None
+    def example_of(query, title, row):
         return Example(input=render(query, title), output=label_of(row.label),
                        source_ids=[str(row.example_id), row.product_id])
 
-    units = {s: [[r] for r in rs] for s, rs in rows.items()}
-    splits = _esci.sample(cfg, report, CODE, units, make)
-    report.tally_splits(splits)
-    return splits
+    return _esci.build_one_per_row(cfg, report, CODE, example_of)
