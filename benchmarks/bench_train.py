@@ -11,8 +11,10 @@ Settings compared, in one run and on the same examples:
 * training, released recipe: micro-batch 1, examples in random order,
   padding to a multiple of 8, no gradient checkpointing;
 * training, ours: ``ecinstruct train``'s defaults (micro-batch 8, packed
-  with flash-attention or length-grouped otherwise, gradient checkpointing),
-  and the same without gradient checkpointing;
+  with flash-attention or length-grouped otherwise, gradient checkpointing
+  ``auto``: measured on the GPU, only for the micro-batches that need it;
+  see ``ecellm/checkpointing.py``), and the same with checkpointing always
+  on and always off;
 * generation, released recipe: batches of 2 in file order, LoRA unmerged;
 * generation, ours: ``ecinstruct predict``'s (length-sorted batches, LoRA
   merged).
@@ -112,15 +114,36 @@ def micro_batches(examples, *, micro: int, grouped: bool, seed: int):
     return [order[i : i + micro] for i in range(0, len(order), micro)]
 
 
-def time_training(model, examples, *, micro, effective, packed, grouped, checkpointing, steps, warmup, device, amp):
-    """Real tokens/s of each of the ``steps`` timed optimizer steps (after ``warmup``)."""
+def auto_policy(model, examples, *, micro, packed, device, amp):
+    """``ecinstruct train``'s ``auto`` checkpointing policy for these examples (off on CPUs)."""
     import torch
 
+    from ecellm.checkpointing import CheckpointingPolicy, measure_token_budget
+
+    if device != "cuda":
+        return CheckpointingPolicy("off")
+    return measure_token_budget(model, _collator(packed, device), examples, micro_batch=micro, device=device,
+                                autocast_dtype=torch.bfloat16 if amp else None)
+
+
+def _collator(packed: bool, device: str):
     from ecellm.data import Collator
 
-    tok = _tokenizer()
-    collate = Collator(tok, arch="causal", packed=packed, pad_to_multiple_of=8 if device != "cpu" else None)
-    if checkpointing:
+    return Collator(_tokenizer(), arch="causal", packed=packed, pad_to_multiple_of=8 if device != "cpu" else None)
+
+
+def time_training(model, examples, *, micro, effective, packed, grouped, checkpointing, steps, warmup, device, amp):
+    """Real tokens/s of each of the ``steps`` timed optimizer steps (after ``warmup``).
+
+    ``checkpointing`` is a :class:`ecellm.checkpointing.CheckpointingPolicy`,
+    applied per micro-batch as ``ecinstruct train`` does.
+    """
+    import torch
+
+    from ecellm.checkpointing import batch_tokens, set_layer_checkpointing
+
+    collate = _collator(packed, device)
+    if checkpointing.enabled:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     else:
         model.gradient_checkpointing_disable()
@@ -141,6 +164,8 @@ def time_training(model, examples, *, micro, effective, packed, grouped, checkpo
             feats = [examples[i] for i in idx]
             tokens += sum(len(f["input_ids"]) for f in feats)
             batch = {k: v.to(device) for k, v in collate(feats).items()}
+            if checkpointing.mode == "budget":
+                set_layer_checkpointing(model, checkpointing.needed(batch_tokens(batch)))
             with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=amp):
                 loss = model(**batch, use_cache=False).loss / per_step
             loss.backward()
@@ -151,6 +176,29 @@ def time_training(model, examples, *, micro, effective, packed, grouped, checkpo
         if step >= warmup:
             rates.append(tokens / (time.perf_counter() - t0))
     return rates
+
+
+def guarded(fn, *args, device, **kwargs):
+    """``fn``'s rates, or ``None`` when the setting does not fit in GPU memory; and the peak GiB used."""
+    import torch
+
+    if device == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    try:
+        rates = fn(*args, device=device, **kwargs)
+    except torch.OutOfMemoryError:
+        rates = None
+    peak = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None
+    if rates is None and device == "cuda":
+        torch.cuda.empty_cache()
+    return rates, peak
+
+
+def _progress(name: str, rates) -> None:
+    """One line per finished setting on stderr, so that an interrupted run still tells something."""
+    done = "out of memory" if rates is None else f"median {statistics.median(rates):.1f} tokens/s"
+    print(f"  timed: {name}: {done}", file=sys.stderr, flush=True)
 
 
 def time_generation(model, prompts, *, batch, sort, max_new, device, repeats):
@@ -179,18 +227,28 @@ def time_generation(model, prompts, *, batch, sort, max_new, device, repeats):
 def main(argv=None) -> int:
     import torch
 
+    from ecellm.checkpointing import CheckpointingPolicy
     from ecellm.modeling import attention_implementation
 
     on_gpu = torch.cuda.is_available()
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", choices=sorted(CONFIGS), default="mistral-7b" if on_gpu else "small")
     ap.add_argument("--micro-batch", type=int, default=8, help="our micro-batch (ecinstruct train's default)")
+    ap.add_argument("--also-micro-batch", type=int, nargs="*", default=[],
+                    help="further micro-batches to time with checkpointing off")
     ap.add_argument("--effective-batch", type=int, default=32 if on_gpu else 16,
                     help="examples per optimizer step in this benchmark (the recipe's 128 takes long)")
     ap.add_argument("--steps", type=int, default=3, help="timed optimizer steps per setting")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--prompt-median", type=int, default=300 if on_gpu else 96, help="median prompt tokens")
     ap.add_argument("--predict-batch", type=int, default=32 if on_gpu else 8, help="our prediction batch")
+    ap.add_argument("--variants", action=argparse.BooleanOptionalAction, default=True,
+                    help="also time checkpointing always on and always off, and packed rows when flash-attention "
+                    "is missing (SDPA with a block mask)")
+    ap.add_argument("--generation", action=argparse.BooleanOptionalAction, default=True,
+                    help="time generation too")
+    ap.add_argument("--also-predict-batch", type=int, nargs="*", default=[64] if on_gpu else [],
+                    help="further prediction batches to time")
     ap.add_argument("--predict-examples", type=int, default=128 if on_gpu else 16)
     ap.add_argument("--max-new-tokens", type=int, default=32 if on_gpu else 8)
     ap.add_argument("--repeats", type=int, default=3, help="timed prediction passes per setting")
@@ -207,23 +265,42 @@ def main(argv=None) -> int:
 
     model = with_lora(build_model(args.config, dtype, device, attn))
     common = dict(effective=args.effective_batch, steps=args.steps, warmup=args.warmup, device=device, amp=bf16)
-    train = {
-        "released (micro-batch 1, random order, no checkpointing)": time_training(
-            model, examples, micro=1, packed=False, grouped=False, checkpointing=False, **common),
-        f"ours (micro-batch {args.micro_batch}, {'packed' if packed else 'length-grouped'}, checkpointing)":
-            time_training(model, examples, micro=args.micro_batch, packed=packed, grouped=True,
-                          checkpointing=True, **common),
-        f"ours without checkpointing (micro-batch {args.micro_batch})": time_training(
-            model, examples, micro=args.micro_batch, packed=packed, grouped=True, checkpointing=False, **common),
+    on, off = CheckpointingPolicy("on"), CheckpointingPolicy("off")
+    auto = auto_policy(model, examples, micro=args.micro_batch, packed=packed, device=device, amp=bf16)
+    batching = "packed" if packed else "length-grouped"
+    settings_train = {
+        "released (micro-batch 1, random order, no checkpointing)":
+            dict(micro=1, packed=False, grouped=False, checkpointing=off),
+        f"ours (micro-batch {args.micro_batch}, {batching}, checkpointing auto: {auto.describe()})":
+            dict(micro=args.micro_batch, packed=packed, grouped=True, checkpointing=auto),
     }
-    prompts = [e["prompt"] for e in synthetic_examples(
-        args.predict_examples, vocab=CONFIGS[args.config]["vocab_size"], prompt_median=args.prompt_median, seed=1)]
-    gen = {"released (batch 2, file order, LoRA unmerged)": time_generation(
-        model, prompts, batch=2, sort=False, max_new=args.max_new_tokens, device=device, repeats=args.repeats)}
-    merged = model.merge_and_unload()
-    gen[f"ours (batch {args.predict_batch}, length-sorted, LoRA merged)"] = time_generation(
-        merged, prompts, batch=args.predict_batch, sort=True, max_new=args.max_new_tokens, device=device,
-        repeats=args.repeats)
+    if args.variants:
+        settings_train[f"ours with checkpointing on (micro-batch {args.micro_batch}, {batching})"] = dict(
+            micro=args.micro_batch, packed=packed, grouped=True, checkpointing=on)
+        for micro in [args.micro_batch, *args.also_micro_batch]:
+            settings_train[f"ours with checkpointing off (micro-batch {micro}, {batching})"] = dict(
+                micro=micro, packed=packed, grouped=True, checkpointing=off)
+        if not packed:
+            settings_train[f"ours packed, {attn} block mask, checkpointing off (micro-batch {args.micro_batch})"] = \
+                dict(micro=args.micro_batch, packed=True, grouped=True, checkpointing=off)
+    train, peaks = {}, {}
+    for name, kw in settings_train.items():
+        train[name], peaks[name] = guarded(time_training, model, examples, **kw, **common)
+        _progress(name, train[name])
+
+    gen = {}
+    if args.generation:
+        prompts = [e["prompt"] for e in synthetic_examples(
+            args.predict_examples, vocab=CONFIGS[args.config]["vocab_size"], prompt_median=args.prompt_median, seed=1)]
+        run = dict(max_new=args.max_new_tokens, device=device, repeats=args.repeats)
+        name = "released (batch 2, file order, LoRA unmerged)"
+        gen[name], peaks[name] = guarded(time_generation, model, prompts, batch=2, sort=False, **run)
+        _progress(name, gen[name])
+        merged = model.merge_and_unload()
+        for batch in [args.predict_batch, *args.also_predict_batch]:
+            name = f"ours (batch {batch}, length-sorted, LoRA merged)"
+            gen[name], peaks[name] = guarded(time_generation, merged, prompts, batch=batch, sort=True, **run)
+            _progress(name, gen[name])
 
     where = torch.cuda.get_device_name(0) if on_gpu else f"CPU ({torch.get_num_threads()} threads)"
     settings = {
@@ -232,7 +309,7 @@ def main(argv=None) -> int:
         "prompt_median": args.prompt_median, "predict_examples": args.predict_examples,
         "max_new_tokens": args.max_new_tokens, "repeats": args.repeats,
     }
-    report = {"settings": settings, **summarize(train, gen)}
+    report = {"settings": settings, **summarize(train, gen, peaks)}
     print(format_report(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
@@ -243,28 +320,40 @@ def main(argv=None) -> int:
 TARGETS_ON_GPU = {"train": 3.0, "generate": 5.0}
 
 
-def summarize(train: dict, gen: dict) -> dict:
+def summarize(train: dict, gen: dict, peaks: dict | None = None) -> dict:
     """Medians, spreads and ratios vs the first (released) setting of each table.
+
+    A setting whose rates are ``None`` did not fit in memory: it is kept,
+    marked ``"out_of_memory": True``, with no figures.
 
     Examples
     --------
-    >>> r = summarize({"released": [1, 2, 3], "ours": [6, 6, 9]}, {"released": [2.0], "ours": [10.0]})
+    >>> r = summarize({"released": [1, 2, 3], "ours": [6, 6, 9], "big": None}, {"released": [2.0], "ours": [10.0]})
     >>> r["train"]["ours"]["ratio_vs_released"], r["generate"]["ours"]["median_tokens_per_s"]
     (3.0, 10.0)
+    >>> r["train"]["big"]
+    {'out_of_memory': True, 'peak_gib': None}
     """
+    peaks = peaks or {}
     out = {}
     for key, table in (("train", train), ("generate", gen)):
-        base = statistics.median(next(iter(table.values())))
-        out[key] = {
-            name: {
-                "median_tokens_per_s": round(statistics.median(rates), 2),
+        first = next(iter(table.values()), None)
+        base = statistics.median(first) if first else None
+        out[key] = {}
+        for name, rates in table.items():
+            peak = round(peaks[name], 2) if peaks.get(name) is not None else None
+            if not rates:
+                out[key][name] = {"out_of_memory": True, "peak_gib": peak}
+                continue
+            median = statistics.median(rates)
+            out[key][name] = {
+                "median_tokens_per_s": round(median, 2),
                 "min_tokens_per_s": round(min(rates), 2),
                 "max_tokens_per_s": round(max(rates), 2),
                 "n": len(rates),
-                "ratio_vs_released": round(statistics.median(rates) / base, 3),
+                "ratio_vs_released": round(median / base, 3) if base else None,
+                "peak_gib": peak,
             }
-            for name, rates in table.items()
-        }
     return out
 
 
@@ -278,20 +367,35 @@ def format_report(report: dict) -> str:
         f"(median {s['prompt_median']} tokens) x {s['max_new_tokens']} new tokens, median over "
         f"{s['repeats']} passes",
     ]
+    def ratio(r):
+        return "n/a" if r.get("ratio_vs_released") is None else f"x{r['ratio_vs_released']:.2f}"
+
     for key, title in (("train", "training tokens/s"), ("generate", "generation tokens/s")):
-        lines += ["", f"{title}: median [min-max]  ratio vs released"]
+        if not report[key]:
+            continue
+        lines += ["", f"{title}: median [min-max]  ratio vs released  peak GPU memory"]
         for name, r in report[key].items():
+            peak = "" if r.get("peak_gib") is None else f"  {r['peak_gib']:.1f} GiB"
+            if r.get("out_of_memory"):
+                lines.append(f"  {'out of memory':>10}{' ' * 22}{name}{peak}")
+                continue
             lines.append(f"  {r['median_tokens_per_s']:10.1f} [{r['min_tokens_per_s']:.1f}-{r['max_tokens_per_s']:.1f}]"
-                         f"  x{r['ratio_vs_released']:5.2f}  {name}")
+                         f"  {ratio(r):>6}  {name}{peak}")
     lines += ["", "SUMMARY (ours / released recipe, medians; issue 6 targets are for a GPU)"]
     for key, what in (("train", "training  "), ("generate", "generation")):
-        rows = list(report[key].values())
-        base, ours = rows[0], rows[1]
-        extra = "".join(f"; x{r['ratio_vs_released']:.2f} {n.split(' (')[0]}" for n, r in list(report[key].items())[2:])
-        lines.append(
-            f"  {what}: x{ours['ratio_vs_released']:.2f} ({ours['median_tokens_per_s']:.1f} vs "
-            f"{base['median_tokens_per_s']:.1f} tokens/s){extra}; target >= x{TARGETS_ON_GPU[key]:g}"
+        items = list(report[key].items())
+        if len(items) < 2:
+            continue
+        base, ours = items[0][1], items[1][1]
+        extra = "".join(
+            f"; {'out of memory' if r.get('out_of_memory') else ratio(r)} {n.split(' (')[0]} ({n.split(' (')[1]}"
+            for n, r in items[2:]
         )
+        if ours.get("out_of_memory") or base.get("out_of_memory"):
+            head = "n/a (out of memory)"
+        else:
+            head = f"{ratio(ours)} ({ours['median_tokens_per_s']:.1f} vs {base['median_tokens_per_s']:.1f} tokens/s)"
+        lines.append(f"  {what}: {head}{extra}; target >= x{TARGETS_ON_GPU[key]:g}")
     if not s["device"].startswith("CPU"):
         return "\n".join(lines)
     return "\n".join(lines + ["  (measured on a CPU: the GPU targets do not apply as such)"])

@@ -44,7 +44,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batching", choices=("auto", "packed", "grouped", "padded"), default="auto",
                         help="packed (padding-free, causal), grouped by length, or plain padded batches; "
                         "auto = packed with flash-attention, else grouped")
-    parser.add_argument("--no-gradient-checkpointing", dest="gradient_checkpointing", action="store_false")
+    parser.add_argument("--gradient-checkpointing", choices=("auto", "on", "off"), default="auto",
+                        help="auto = only for the micro-batches that would not fit without it, measured on "
+                        "the GPU (off on CPUs, on under FSDP)")
+    parser.add_argument("--no-gradient-checkpointing", dest="gradient_checkpointing", action="store_const",
+                        const="off", help="same as --gradient-checkpointing off")
     parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
                         help="auto = bf16 where the GPU supports it")
     parser.add_argument("--save-steps", type=int, default=100, help="checkpoint every N optimizer steps")

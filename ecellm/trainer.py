@@ -52,7 +52,8 @@ class TrainConfig:
     lora_dropout: float = 0.1
     max_length: int = 2048
     batching: str = "auto"
-    gradient_checkpointing: bool = True
+    #: "auto" (only the micro-batches that need it, measured on the GPU), "on"/True, "off"/False
+    gradient_checkpointing: bool | str = "auto"
     bf16: bool | None = None
     save_steps: int = 100
     save_total_limit: int = 2
@@ -94,6 +95,24 @@ def latest_checkpoint(out: str | os.PathLike) -> str | None:
     return get_last_checkpoint(str(out))
 
 
+def _checkpointing_policy(mode: str, trainer, collator, encoded, bf16: bool):
+    """``on``/``off`` as asked; ``auto``: off on CPUs, on under FSDP, measured on a GPU."""
+    import torch
+
+    from ecellm.checkpointing import CheckpointingPolicy, measure_token_budget
+
+    if mode != "auto":
+        return CheckpointingPolicy(mode)
+    if trainer.args.device.type != "cuda":
+        return CheckpointingPolicy("off")
+    if trainer.is_fsdp_enabled:
+        return CheckpointingPolicy("on")
+    return measure_token_budget(
+        trainer.model, collator, encoded, micro_batch=trainer.args.per_device_train_batch_size,
+        device=trainer.args.device, autocast_dtype=torch.bfloat16 if bf16 else None,
+    )
+
+
 def _atomic_trainer_class():
     from transformers import Trainer
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
@@ -105,6 +124,16 @@ def _atomic_trainer_class():
         place (one ``os.replace`` on the same file system), so an interrupted
         save never leaves a half-written checkpoint for resumption to trip on.
         """
+
+        checkpointing = None  # a CheckpointingPolicy, set by train()
+
+        def training_step(self, model, inputs, *args, **kwargs):
+            # The "budget" policy checkpoints only the micro-batches above its token budget.
+            if self.checkpointing is not None and self.checkpointing.mode == "budget":
+                from ecellm.checkpointing import batch_tokens, set_layer_checkpointing
+
+                set_layer_checkpointing(model, self.checkpointing.needed(batch_tokens(inputs)))
+            return super().training_step(model, inputs, *args, **kwargs)
 
         def _save_checkpoint(self, model, trial):
             run_dir = self.args.output_dir
@@ -131,12 +160,12 @@ def _atomic_trainer_class():
     return AtomicCheckpointTrainer
 
 
-def _save_adapter_atomically(model, tokenizer, out: Path, meta: dict) -> None:
+def _save_adapter_atomically(model, tokenizer, out: Path, meta: dict, *, state_dict=None) -> None:
     staging = out / _STAGING / "final"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     # LoRA on the LM head must not drag the full embedding matrices into the adapter.
-    model.save_pretrained(str(staging), save_embedding_layers=False)
+    model.save_pretrained(str(staging), state_dict=state_dict, save_embedding_layers=False)
     tokenizer.save_pretrained(str(staging))
     (staging / ADAPTER_META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     # The metadata file goes last: a folder with ecellm.json is a finished adapter.
@@ -176,6 +205,9 @@ def train(config: TrainConfig) -> Path:
 
     if config.batching not in ("auto", "packed", "grouped", "padded"):
         raise ValueError(f"batching must be auto, packed, grouped or padded, not {config.batching!r}")
+    checkpointing = {True: "on", False: "off"}.get(config.gradient_checkpointing, config.gradient_checkpointing)
+    if checkpointing not in ("auto", "on", "off"):
+        raise ValueError(f"gradient_checkpointing must be auto, on or off, not {config.gradient_checkpointing!r}")
     preset = resolve_base(config.base, arch=config.arch, style=config.style)
     check_available(preset.model_id, allow_download=config.allow_download)
     arch = resolve_arch(preset, allow_download=config.allow_download)
@@ -220,14 +252,10 @@ def train(config: TrainConfig) -> Path:
     accum = grad_accumulation(config.batch_size, config.micro_batch_size, world_size)
     on_gpu = torch.cuda.is_available()
     arg_names = {f.name for f in dataclasses.fields(TrainingArguments)}
-    if "activation_checkpointing" in arg_names:  # transformers >= 5 renamed these
-        ckpt = {"activation_checkpointing": config.gradient_checkpointing}
-        ckpt_kwargs_key = "activation_checkpointing_kwargs"
-    else:
-        ckpt = {"gradient_checkpointing": config.gradient_checkpointing}
-        ckpt_kwargs_key = "gradient_checkpointing_kwargs"
-    if config.gradient_checkpointing:
-        ckpt[ckpt_kwargs_key] = {"use_reentrant": False}
+    # transformers >= 5 renamed these
+    ckpt_key = "activation_checkpointing" if "activation_checkpointing" in arg_names else "gradient_checkpointing"
+    # Non-reentrant checkpointing: needed to switch it per micro-batch, and for DDP with frozen weights.
+    ckpt = {ckpt_key: checkpointing != "off", f"{ckpt_key}_kwargs": {"use_reentrant": False}}
     if "train_sampling_strategy" in arg_names:
         sampling = {"train_sampling_strategy": "random" if batching == "padded" else "group_by_length"}
     else:
@@ -281,11 +309,19 @@ def train(config: TrainConfig) -> Path:
     trainer = _atomic_trainer_class()(
         model=model, args=args, train_dataset=dataset, data_collator=collator, processing_class=tokenizer
     )
+    trainer.checkpointing = _checkpointing_policy(checkpointing, trainer, collator, encoded, args.bf16)
+    setattr(trainer.args, ckpt_key, trainer.checkpointing.enabled)
+    if args.process_index == 0:
+        log.warning("gradient checkpointing: %s", trainer.checkpointing.describe())
     checkpoint = latest_checkpoint(out) if config.resume else None
     if checkpoint:
         log.warning("resuming from %s", checkpoint)
     trainer.train(resume_from_checkpoint=checkpoint)
 
+    # Under FSDP each process holds a shard of every parameter: gathering the
+    # full weights is a collective, so every process takes part, and rank 0 writes.
+    accelerator = trainer.accelerator
+    full_state = accelerator.get_state_dict(trainer.model) if trainer.is_fsdp_enabled else None
     if trainer.args.should_save:
         meta = {
             "base_model": preset.model_id,
@@ -297,10 +333,12 @@ def train(config: TrainConfig) -> Path:
             "train_records": len(records),
             "global_step": trainer.state.global_step,
             "world_size": world_size,
+            "distributed": str(accelerator.distributed_type).rsplit(".", 1)[-1],
             "batching": batching,
+            "gradient_checkpointing": trainer.checkpointing.describe(),
             "gradient_accumulation_steps": accum,
             "config": {k: v for k, v in asdict(config).items() if k not in ("extra",)},
         }
-        _save_adapter_atomically(trainer.model, tokenizer, out, meta)
-    trainer.accelerator.wait_for_everyone()
+        _save_adapter_atomically(accelerator.unwrap_model(trainer.model), tokenizer, out, meta, state_dict=full_state)
+    accelerator.wait_for_everyone()
     return out

@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_torchrun_two_processes_keep_the_effective_batch(tmp_path, build_dir, tiny_llama):
     out = tmp_path / "ddp"
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(
+    # CPU processes even on a GPU machine: two ranks cannot share one GPU under NCCL.
+    env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="", PYTHONPATH=os.pathsep.join(
         [str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(name, None)

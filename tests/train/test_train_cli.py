@@ -152,7 +152,8 @@ def test_training_is_deterministic_and_packing_changes_nothing(tmp_path, build_d
     def run(name, batching):
         out = tmp_path / name
         assert _train(tiny_llama, build_dir, out, "--tasks", "SA,SR,AG", "--max-steps", "2", "--batching",
-                      batching, "--lora-dropout", "0", "--micro-batch-size", "4", "--warmup-ratio", "0") == 0
+                      batching, "--lora-dropout", "0", "--micro-batch-size", "4", "--warmup-ratio", "0",
+                      "--precision", "fp32") == 0
         return out / "adapter_model.safetensors"
 
     grouped, again, packed = run("a", "grouped"), run("b", "grouped"), run("c", "packed")
@@ -162,8 +163,11 @@ def test_training_is_deterministic_and_packing_changes_nothing(tmp_path, build_d
     a, c = load_file(grouped), load_file(packed)
     assert a.keys() == c.keys()
     assert any(k.endswith("lora_B.weight") and a[k].abs().max() > 0 for k in a)  # it did learn
+    # Packed rows and padded rows run different attention kernels: on a GPU they agree to
+    # float rounding (checked on an H200 in fp32), on a CPU to 1e-6.
+    tolerance = {"rtol": 1e-4, "atol": 1e-6} if torch.cuda.is_available() else {"rtol": 0.0, "atol": 1e-6}
     for key in a:
-        assert torch.allclose(a[key], c[key], atol=1e-6), key
+        torch.testing.assert_close(a[key], c[key], **tolerance, msg=key)
 
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
