@@ -34,6 +34,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import statistics
@@ -118,11 +119,11 @@ def auto_policy(model, examples, *, micro, packed, device, amp):
     """``ecinstruct train``'s ``auto`` checkpointing policy for these examples (off on CPUs)."""
     import torch
 
-    from ecellm.checkpointing import CheckpointingPolicy, measure_token_budget
+    from ecellm.checkpointing import CheckpointingPolicy, measure_policy
 
     if device != "cuda":
         return CheckpointingPolicy("off")
-    return measure_token_budget(model, _collator(packed, device), examples, micro_batch=micro, device=device,
+    return measure_policy(model, _collator(packed, device), examples, micro_batch=micro, device=device,
                                 autocast_dtype=torch.bfloat16 if amp else None)
 
 
@@ -179,7 +180,7 @@ def time_training(model, examples, *, micro, effective, packed, grouped, checkpo
 
 
 def guarded(fn, *args, device, **kwargs):
-    """``fn``'s rates, or ``None`` when the setting does not fit in GPU memory; and the peak GiB used."""
+    """``fn(model, ...)``'s rates, or ``None`` when the setting does not fit in GPU memory; and the peak GiB used."""
     import torch
 
     if device == "cuda":
@@ -187,10 +188,12 @@ def guarded(fn, *args, device, **kwargs):
         torch.cuda.reset_peak_memory_stats()
     try:
         rates = fn(*args, device=device, **kwargs)
-    except torch.OutOfMemoryError:
+    except torch.cuda.OutOfMemoryError:
         rates = None
     peak = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None
-    if rates is None and device == "cuda":
+    if rates is None:  # free what the failed step held (its gradients) before the next setting
+        args[0].zero_grad(set_to_none=True)
+        gc.collect()
         torch.cuda.empty_cache()
     return rates, peak
 

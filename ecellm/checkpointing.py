@@ -11,7 +11,9 @@ guessed from the architecture) and turns checkpointing on only for
 micro-batches above the resulting token budget.  The switch is a flag that
 each checkpointable layer reads at every forward, so flipping it between
 micro-batches costs nothing; results are the same as with checkpointing
-always on or off (recomputation replays the same random state).
+always on or off (recomputation replays the same random state, and the
+measurement runs on a forked random state so training draws what it would
+have drawn without it).
 
 On CPUs ``auto`` never checkpoints (memory is rarely the limit there), and
 under FSDP it always does (the measurement would need the unsharded model,
@@ -30,8 +32,9 @@ __all__ = [
     "ActivationMemory",
     "CheckpointingPolicy",
     "batch_tokens",
+    "example_tokens",
     "measure_activation_memory",
-    "measure_token_budget",
+    "measure_policy",
     "set_layer_checkpointing",
 ]
 
@@ -39,7 +42,7 @@ log = logging.getLogger(__name__)
 
 #: Share of the GPU's memory the measured extrapolation may plan to use; the
 #: rest covers the optimizer's state, allocator fragmentation and other processes.
-HEADROOM = 0.85
+USABLE_SHARE = 0.85
 
 
 @dataclass(frozen=True)
@@ -82,22 +85,40 @@ class CheckpointingPolicy:
         return self.mode
 
 
-def batch_tokens(batch: Mapping[str, Any]) -> int:
-    """Token positions a collated micro-batch computes (padding included; decoder labels too).
+def batch_tokens(batch: Mapping[str, Any], *, seq2seq: bool = False) -> int:
+    """Token positions a collated micro-batch computes, padding included.
+
+    A causal batch's labels align with its inputs; a seq2seq decoder runs
+    over the labels too (and makes the vocabulary-sized logits), so they count.
 
     Examples
     --------
     >>> import torch
     >>> batch_tokens({"input_ids": torch.zeros(4, 100), "labels": torch.zeros(4, 100)})
     400
-    >>> batch_tokens({"input_ids": torch.zeros(2, 50), "labels": torch.zeros(2, 8),
-    ...               "decoder_input_ids": torch.zeros(2, 8)})
+    >>> batch_tokens({"input_ids": torch.zeros(2, 50), "labels": torch.zeros(2, 8)}, seq2seq=True)
     116
     """
     tokens = int(batch["input_ids"].numel())
-    if "decoder_input_ids" in batch:  # seq2seq: the decoder runs over the labels
+    if seq2seq:
         tokens += int(batch["labels"].numel())
     return tokens
+
+
+def example_tokens(example: Mapping[str, Any], *, seq2seq: bool = False) -> int:
+    """Tokens of one encoded example, counted as :func:`batch_tokens` counts them."""
+    return len(example["input_ids"]) + (len(example["labels"]) if seq2seq else 0)
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return True
+    # cuBLAS and cuDNN report failed workspace allocations as plain RuntimeErrors.
+    return isinstance(exc, RuntimeError) and any(
+        s in str(exc) for s in ("out of memory", "CUBLAS_STATUS_ALLOC_FAILED", "CUDNN_STATUS_ALLOC_FAILED")
+    )
 
 
 def set_layer_checkpointing(model: Any, on: bool) -> int:
@@ -125,7 +146,7 @@ class ActivationMemory:
     --------
     >>> gib = 2**30
     >>> m = ActivationMemory(resting=16 * gib, per_token=8 * 2**20, total=80 * gib)
-    >>> m.token_budget(headroom=0.85)  # (0.85 * 80 - 16) GiB / 8 MiB
+    >>> m.token_budget(usable_share=0.85)  # (0.85 * 80 - 16) GiB / 8 MiB
     6656
     >>> m.policy(longest_tokens=16384).describe()
     'above 6656 tokens per micro-batch'
@@ -137,26 +158,36 @@ class ActivationMemory:
     per_token: float
     total: int
 
-    def token_budget(self, *, headroom: float = HEADROOM) -> int:
-        """Most tokens per micro-batch that stay within ``headroom`` of the GPU's memory."""
-        return max(0, int((headroom * self.total - self.resting) / max(self.per_token, 1.0)))
+    def token_budget(self, *, usable_share: float = USABLE_SHARE) -> int:
+        """Most tokens per micro-batch that stay within ``usable_share`` of the GPU's memory."""
+        return max(0, int((usable_share * self.total - self.resting) / max(self.per_token, 1.0)))
 
-    def policy(self, longest_tokens: int, *, headroom: float = HEADROOM) -> CheckpointingPolicy:
-        """``off`` when the longest micro-batch fits, else checkpointing above the token budget."""
-        budget = self.token_budget(headroom=headroom)
+    def policy(self, longest_tokens: int, *, usable_share: float = USABLE_SHARE) -> CheckpointingPolicy:
+        """``off`` when the longest micro-batch fits, else checkpointing above the token budget (``on`` if 0)."""
+        budget = self.token_budget(usable_share=usable_share)
         if budget >= longest_tokens:
             return CheckpointingPolicy("off")
+        if budget == 0:
+            return CheckpointingPolicy("on")
         return CheckpointingPolicy("budget", max_tokens=budget)
 
 
 def measure_activation_memory(
-    model: Any, batch: Mapping[str, Any], *, device: Any, autocast_dtype: Any = None
+    model: Any, batch: Mapping[str, Any], *, device: Any, autocast_dtype: Any = None, seq2seq: bool = False
 ) -> ActivationMemory | None:
     """Run ``batch`` forward and backward on the CUDA ``device`` without checkpointing and measure it.
 
     Returns ``None`` when the batch does not fit.  Gradients are cleared
-    afterwards and the model is left on ``device`` in its previous mode.
+    afterwards, the model is left on ``device`` in its previous mode, and
+    the random state (dropout) is as it was before.
     """
+    import torch
+
+    with torch.random.fork_rng(devices=[device]):
+        return _measure(model, batch, device=device, autocast_dtype=autocast_dtype, seq2seq=seq2seq)
+
+
+def _measure(model, batch, *, device, autocast_dtype, seq2seq):
     import torch
 
     model.to(device)
@@ -169,16 +200,18 @@ def measure_activation_memory(
     torch.cuda.synchronize(device)
     resting = torch.cuda.memory_allocated(device)
     torch.cuda.reset_peak_memory_stats(device)
-    tokens = batch_tokens(batch)
-    inputs = {k: v.to(device) for k, v in batch.items()}
-    loss = None
+    tokens = batch_tokens(batch, seq2seq=seq2seq)
+    inputs = loss = None
     try:
+        inputs = {k: v.to(device) for k, v in batch.items()}
         with torch.autocast("cuda", dtype=autocast_dtype or torch.bfloat16, enabled=autocast_dtype is not None):
             loss = model(**inputs).loss
         loss.backward()
         torch.cuda.synchronize(device)
         peak = torch.cuda.max_memory_allocated(device)
-    except torch.OutOfMemoryError:
+    except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is one
+        if not _is_out_of_memory(exc):
+            raise
         peak = None
     finally:
         loss = inputs = None
@@ -191,7 +224,7 @@ def measure_activation_memory(
     return ActivationMemory(resting=resting, per_token=(peak - resting) / tokens, total=total)
 
 
-def measure_token_budget(
+def measure_policy(
     model: Any,
     collate: Callable[[Sequence[Mapping[str, Any]]], Mapping[str, Any]],
     examples: Sequence[Mapping[str, Any]],
@@ -199,7 +232,8 @@ def measure_token_budget(
     micro_batch: int,
     device: Any,
     autocast_dtype: Any = None,
-    headroom: float = HEADROOM,
+    seq2seq: bool = False,
+    usable_share: float = USABLE_SHARE,
 ) -> CheckpointingPolicy:
     """The ``auto`` policy for ``model`` on the CUDA ``device``, measured on ``examples``.
 
@@ -208,22 +242,24 @@ def measure_token_budget(
     ``micro_batch`` examples (:meth:`ActivationMemory.policy`); ``on`` when
     not even the median micro-batch fits.
     """
-    order = sorted(range(len(examples)), key=lambda i: len(examples[i]["input_ids"]))
+    order = sorted(range(len(examples)), key=lambda i: example_tokens(examples[i], seq2seq=seq2seq))
     if not order:
         return CheckpointingPolicy("off")
     mid = max(0, min(len(order) - micro_batch, len(order) // 2 - micro_batch // 2))
     median_batch = collate([examples[i] for i in order[mid : mid + micro_batch]])
-    longest_tokens = batch_tokens(collate([examples[i] for i in order[-micro_batch:]]))
-    memory = measure_activation_memory(model, median_batch, device=device, autocast_dtype=autocast_dtype)
+    longest_tokens = batch_tokens(collate([examples[i] for i in order[-micro_batch:]]), seq2seq=seq2seq)
+    memory = measure_activation_memory(model, median_batch, device=device, autocast_dtype=autocast_dtype,
+                                       seq2seq=seq2seq)
     if memory is None:
         log.warning("gradient checkpointing: a median micro-batch (%d tokens) does not fit without it",
-                    batch_tokens(median_batch))
+                    batch_tokens(median_batch, seq2seq=seq2seq))
         return CheckpointingPolicy("on")
-    policy = memory.policy(longest_tokens, headroom=headroom)
+    policy = memory.policy(longest_tokens, usable_share=usable_share)
     log.warning(
         "gradient checkpointing: %.2f MiB of activations per token (measured on %d tokens); %d tokens per "
         "micro-batch fit in %.0f%% of %.1f GiB; the longest micro-batch has %d: %s",
-        memory.per_token / 2**20, batch_tokens(median_batch), memory.token_budget(headroom=headroom),
-        100 * headroom, memory.total / 2**30, longest_tokens, policy.describe(),
+        memory.per_token / 2**20, batch_tokens(median_batch, seq2seq=seq2seq),
+        memory.token_budget(usable_share=usable_share),
+        100 * usable_share, memory.total / 2**30, longest_tokens, policy.describe(),
     )
     return policy

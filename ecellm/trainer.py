@@ -95,11 +95,11 @@ def latest_checkpoint(out: str | os.PathLike) -> str | None:
     return get_last_checkpoint(str(out))
 
 
-def _checkpointing_policy(mode: str, trainer, collator, encoded, bf16: bool):
+def _checkpointing_policy(mode: str, trainer, collator, encoded, *, bf16: bool, seq2seq: bool):
     """``on``/``off`` as asked; ``auto``: off on CPUs, on under FSDP, measured on a GPU."""
     import torch
 
-    from ecellm.checkpointing import CheckpointingPolicy, measure_token_budget
+    from ecellm.checkpointing import CheckpointingPolicy, measure_policy
 
     if mode != "auto":
         return CheckpointingPolicy(mode)
@@ -107,9 +107,9 @@ def _checkpointing_policy(mode: str, trainer, collator, encoded, bf16: bool):
         return CheckpointingPolicy("off")
     if trainer.is_fsdp_enabled:
         return CheckpointingPolicy("on")
-    return measure_token_budget(
+    return measure_policy(
         trainer.model, collator, encoded, micro_batch=trainer.args.per_device_train_batch_size,
-        device=trainer.args.device, autocast_dtype=torch.bfloat16 if bf16 else None,
+        device=trainer.args.device, autocast_dtype=torch.bfloat16 if bf16 else None, seq2seq=seq2seq,
     )
 
 
@@ -126,13 +126,14 @@ def _atomic_trainer_class():
         """
 
         checkpointing = None  # a CheckpointingPolicy, set by train()
+        seq2seq = False  # whether decoder tokens count towards the policy's budget
 
         def training_step(self, model, inputs, *args, **kwargs):
             # The "budget" policy checkpoints only the micro-batches above its token budget.
             if self.checkpointing is not None and self.checkpointing.mode == "budget":
                 from ecellm.checkpointing import batch_tokens, set_layer_checkpointing
 
-                set_layer_checkpointing(model, self.checkpointing.needed(batch_tokens(inputs)))
+                set_layer_checkpointing(model, self.checkpointing.needed(batch_tokens(inputs, seq2seq=self.seq2seq)))
             return super().training_step(model, inputs, *args, **kwargs)
 
         def _save_checkpoint(self, model, trial):
@@ -309,7 +310,10 @@ def train(config: TrainConfig) -> Path:
     trainer = _atomic_trainer_class()(
         model=model, args=args, train_dataset=dataset, data_collator=collator, processing_class=tokenizer
     )
-    trainer.checkpointing = _checkpointing_policy(checkpointing, trainer, collator, encoded, args.bf16)
+    trainer.seq2seq = arch == "seq2seq"
+    trainer.checkpointing = _checkpointing_policy(
+        checkpointing, trainer, collator, encoded, bf16=args.bf16, seq2seq=trainer.seq2seq
+    )
     setattr(trainer.args, ckpt_key, trainer.checkpointing.enabled)
     if args.process_index == 0:
         log.warning("gradient checkpointing: %s", trainer.checkpointing.describe())
