@@ -17,7 +17,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from builders.core import BuildConfig
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +42,19 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="print only errors (no per-task lines, no progress bars; bars show only on a terminal)")
 
 
+def check_categories(cfg: BuildConfig, tasks: Sequence[str]) -> None:
+    """Raise ``ValueError`` if the config gives any of ``tasks`` a category that is both IND and OOD.
+
+    Checked before anything is downloaded or built, so the mistake is reported
+    at once (the library raises the same error when a task reads its categories).
+    """
+    from builders.sources import PAPER_CATEGORIES
+
+    for task in tasks:
+        if task in PAPER_CATEGORIES:
+            cfg.categories_for(task, **PAPER_CATEGORIES[task])
+
+
 def run(args: argparse.Namespace) -> int:
     from builders.core import BuildConfig
     from builders.pipeline import build, parse_tasks
@@ -53,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
             cfg = BuildConfig(sources=args.sources, out=args.out, seed=1 if args.seed is None else args.seed,
                               sizes=args.sizes or "paper")
         tasks = parse_tasks(args.tasks)
+        check_categories(cfg, tasks)
     except (ValueError, KeyError, OSError) as e:
         print(f"ecinstruct build: {e}", file=sys.stderr)
         return 2

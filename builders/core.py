@@ -266,9 +266,27 @@ class BuildConfig:
         return n * 10 if split == "train" else n
 
     def categories_for(self, task: str, *, ind: Sequence[str], ood: Sequence[str]) -> tuple[list[str], list[str]]:
-        """IND and OOD categories of ``task``: the configured ones, else the given defaults."""
+        """IND and OOD categories of ``task``: the configured ones, else the given defaults.
+
+        Raises
+        ------
+        ValueError
+            If a category is both IND and OOD (the OOD test would be in-domain).
+
+        Examples
+        --------
+        >>> cfg = BuildConfig(sources=Path("s"), out=Path("o"), categories={"SA": {"ind": ["A", "B"], "ood": ["B"]}})
+        >>> cfg.categories_for("SA", ind=[], ood=[])
+        Traceback (most recent call last):
+        ...
+        ValueError: SA: categories ['B'] are both IND and OOD
+        """
         conf = self.categories.get(task.upper(), {})
-        return list(conf.get("ind", ind)), list(conf.get("ood", ood))
+        ind, ood = list(conf.get("ind", ind)), list(conf.get("ood", ood))
+        both = set(ind) & set(ood)
+        if both:
+            raise ValueError(f"{task.upper()}: categories {sorted(both)} are both IND and OOD")
+        return ind, ood
 
     def option(self, task: str, name: str, default: Any = None) -> Any:
         """A task-specific option (``options[TASK][name]``), else ``default``."""

@@ -93,13 +93,18 @@ def strip_echo(text: str) -> str:
 
 _FENCE = re.compile(r"```[a-zA-Z]*")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|`)")
+_QUOTES = "'\"\u2018\u2019\u201c\u201d"
+#: A letter in quotes (``'B'``, ``"B"``, curly quotes): the quotes go, as emphasis does.
+_QUOTED_LETTER = re.compile(rf"[{_QUOTES}]([A-Za-z])[{_QUOTES}](?![A-Za-z])")
 
 
 def normalize(text: str) -> str:
-    """NFKC, no Markdown emphasis or code fences, single spaces, stripped.
+    """NFKC, no Markdown emphasis, code fences or quotes around a letter, single spaces, stripped.
 
     >>> normalize("  **B**\\n")
     'B'
+    >>> normalize("The answer is 'B'.")
+    'The answer is B.'
     """
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
@@ -107,6 +112,8 @@ def normalize(text: str) -> str:
         text = _FENCE.sub(" ", text)
     if "*" in text or "_" in text or "`" in text:
         text = _EMPHASIS.sub("", text)
+    if not _QUOTE_CHARS.isdisjoint(text):
+        text = _QUOTED_LETTER.sub(r"\1", text)
     if "  " in text or not _PLAIN_SPACES.isdisjoint(text):
         text = _SPACES.sub(" ", text)
         text = _NEWLINES.sub("\n", text)
@@ -114,6 +121,7 @@ def normalize(text: str) -> str:
 
 
 _PLAIN_SPACES = frozenset("\t\r\f\v\n")
+_QUOTE_CHARS = frozenset(_QUOTES)
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
 
@@ -233,7 +241,7 @@ def _option_mentions(text: str, options: dict[str, str]) -> set[str]:
 
 _CUE = re.compile(
     r"\b(?:answer|option|choice|output|prediction|response|label|selection|recommendation|"
-    r"item)\s*(?:is|would be|:|=|-)?\s*(?:option\s*)?[\(\[]?((?-i:[A-Z]))\b(?![-'])",
+    r"item)\s*(?:(?:is|would be)\s*)?(?:[:=-]\s*)?(?:option\s*)?[\(\[]?((?-i:[A-Z]))\b(?![-'])",
     re.IGNORECASE,
 )
 _CUE_WORDS = ("answer", "option", "choice", "output", "prediction", "response", "label",
@@ -242,16 +250,31 @@ _PAREN = re.compile(r"[\(\[]([A-Z])[\)\]]")
 _WHOLE = re.compile(r"^[\(\[]?([A-Za-z])[\)\]]?[.:;!]?$")
 
 
+#: Words that follow an answer letter ("Option A is the best fit", "The answer is A because ...");
+#: after "A" or "I" any other lowercase word makes them the article or the pronoun.
+_AFTER_LETTER = frozenset({"is", "was", "because", "since", "as", "fits", "matches", "seems", "best", "which",
+                           "and"})
+_NEXT_WORD = re.compile(r"\s+([a-z]+)")
+
+
 def _cue_letters(text: str) -> set[str]:
-    """Letters after an answer cue; "I"/"A" followed by a lowercase word are words, not letters."""
+    """Letters after an answer cue; "I"/"A" followed by a lowercase word are words, not letters.
+
+    >>> sorted(_cue_letters("Option A is the best fit.")), sorted(_cue_letters("The answer is a hat."))
+    (['A'], [])
+    >>> sorted(_cue_letters("Response: I think B")), sorted(_cue_letters("The answer is: B"))
+    ([], ['B'])
+    """
     found: set[str] = set()
     low = text.lower()
     if not any(word in low for word in _CUE_WORDS):
         return found
     for m in _CUE.finditer(text):
         letter = m.group(1)
-        if letter in "IA" and re.match(r"\s+[a-z]", text[m.end() :]):
-            continue
+        if letter in "IA":
+            nxt = _NEXT_WORD.match(text, m.end())
+            if nxt and (nxt.group(1) not in _AFTER_LETTER or (letter == "I" and nxt.group(1) == "was")):
+                continue
         found.add(letter)
     return found
 
@@ -364,23 +387,36 @@ def _one_letter(text: str, options: dict[str, str],
 
 _YES = re.compile(r"\byes\b", re.IGNORECASE)
 _NO = re.compile(r"\bno\b", re.IGNORECASE)
+#: "Yes"/"No" opening a sentence or line as an answer of its own ("Yes.", "No,", "Yes" at the end).
+_YES_NO_ANSWER = re.compile(r"(?:^|(?<=[.!?\n]))\s*(yes|no)\b(?=\s*(?:[.,!:;]|$))", re.IGNORECASE | re.MULTILINE)
 
 
 def extract_yes_no(text: str) -> str | None:
     """``"yes"`` or ``"no"`` from a normalised output, or ``None``.
 
-    The output must say exactly one of the two words (as a word, any case);
-    saying both, neither, or refusing is failed.
+    An output that opens with "Yes" or "No" as an answer of its own is that
+    answer, whatever its explanation says in passing, unless another
+    sentence or line also opens with the other answer.  Otherwise it must
+    say exactly one of the two words (as a word, any case); saying both,
+    neither, or refusing is failed.
 
     >>> extract_yes_no("Yes, they are the same product.")
+    'yes'
+    >>> extract_yes_no("Yes.\\nExplanation: no differences found.")
     'yes'
     >>> extract_yes_no("no.")
     'no'
     >>> extract_yes_no("yes or no") is None
     True
+    >>> extract_yes_no("No. Yes.") is None
+    True
     """
     if not text or is_refusal(text):
         return None
+    answers = {m.group(1).lower() for m in _YES_NO_ANSWER.finditer(text)}
+    lead = _YES_NO_ANSWER.match(text)
+    if lead and len(answers) == 1:
+        return lead.group(1).lower()
     yes, no = bool(_YES.search(text)), bool(_NO.search(text))
     if yes == no:
         return None
@@ -393,7 +429,11 @@ _RANK_PREFIX = re.compile(
     re.IGNORECASE,
 )
 _RANK_SPLIT = re.compile(r"\s*(?:,|>|;|\n|->|→|\band\b|\bthen\b)\s*")
-_RANK_TOKEN = re.compile(r"^(?:\d+[.)]\s*)?[\(\[]?([A-Z])[\)\]]?(?:\s*[:.)-].*)?\.?$", re.DOTALL)
+_RANK_TOKEN = re.compile(
+    r"^(?:\d+[.)]\s*)?(?:(?i:product|item|option)\s+)?[\(\[]?([A-Z])[\)\]]?(?:\s*[:.)-].*)?\.?$", re.DOTALL
+)
+#: Letters alone, joined by dashes, dots, colons or spaces ("B - A - C", "B. A. C", "C-A-B", "B A C").
+_LETTER_CHAIN = re.compile(r"^\(?[A-Z]\)?(?:(?:\s*[-\u2013\u2014.:]\s*|\s+)\(?[A-Z]\)?)+\.?$")
 
 
 def extract_ranking(text: str, valid: Sequence[str]) -> list[str] | None:
@@ -406,6 +446,8 @@ def extract_ranking(text: str, valid: Sequence[str]) -> list[str] | None:
 
     >>> extract_ranking("A > C > B", "ABC")
     ['A', 'C', 'B']
+    >>> extract_ranking("B - A - C", "ABC")
+    ['B', 'A', 'C']
     >>> extract_ranking("A, A, B", "ABC") is None
     True
     """
@@ -416,7 +458,12 @@ def extract_ranking(text: str, valid: Sequence[str]) -> list[str] | None:
     if not text:
         return None
     valid_set = set(valid)
-    letters: list[str] = []
+    if _LETTER_CHAIN.match(text):
+        letters = re.findall(r"[A-Z]", text)
+        if len(set(letters)) != len(letters) or not set(letters) <= valid_set:
+            return None
+        return letters
+    letters = []
     for piece in _RANK_SPLIT.split(text):
         piece = piece.strip().strip("'\"")
         if not piece:
@@ -430,9 +477,11 @@ def extract_ranking(text: str, valid: Sequence[str]) -> list[str] | None:
     return letters
 
 
-_NONE_WORDS = {"", "none", "null", "n/a", "na", "nan", "not available", "not applicable", "-"}
+_NONE_WORDS = {"", "none", "null", "n/a", "na", "nan", "not available", "not applicable", "-", "not found",
+               "not mentioned", "not specified", "not provided", "not given", "not stated", "not present",
+               "unknown", "no value", "none found"}
 _TRIPLE_TEXT = re.compile(
-    r"attribute\s*:\s*(?P<a>.*?)\s*[;,]\s*value\s*:\s*(?P<v>.*?)\s*[;,]\s*source\s*:\s*"
+    r"attribute\s*:\s*(?P<a>.*?)\s*[;,\n]\s*value\s*:\s*(?P<v>.*?)\s*[;,\n]\s*source\s*:\s*"
     r"(?P<s>.*?)\s*(?:[.;]\s*)?(?=(?:[-*•]\s*)?attribute\s*:|$)",
     re.IGNORECASE | re.DOTALL,
 )

@@ -4,8 +4,9 @@ MAVE positives and negatives (full version, with the product paragraphs).
 Seven attributes are held out as the OOD source (a seeded choice among all
 attribute names, or the configured ``categories["AVE"]["ood"]`` list): a
 product with a held-out attribute goes to ``test_ood`` with only the held-out
-attributes as targets, and never to an IND split.  Other products are split
-8:1:1 by a hash of their id.
+attributes as targets, and never to an IND split (its lines in either file
+without a held-out attribute are skipped).  Other products are split 8:1:1 by
+a hash of their id.
 
 The input lists the product's title, description, feature and brand (the
 paper's example; paragraphs of one source are joined, features by ``", "``)
@@ -15,7 +16,9 @@ source (source ``"product title"``, ``"product description"``, ...), with
 ``"None"`` value and source for an attribute without evidence (a negative).
 Evidence values are checked against the cleaned text; an evidence from a
 source the input does not show (price) or no longer found after cleaning is
-dropped, and a product left without targets is dropped.
+discarded (counted per reason in ``report.extra["evidences_dropped"]``, since
+the product row itself may be kept), and a product left without targets is
+dropped.
 
 Options (``BuildConfig.options["AVE"]``): ``n_ood_attributes`` (7),
 ``max_input_words`` (800).
@@ -25,6 +28,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
 
 from builders.core import (
     NOT_SAMPLED,
@@ -61,6 +66,16 @@ def held_out_attributes(counts: Counter, n: int, seed: int) -> list[str]:
     return sorted(task_rng(seed, TASK, "ood-attributes").sample(names, n))
 
 
+def products_with_held_out(paths: Iterable[Path], ood_set: set[str]) -> set[str]:
+    """Ids of the products that have an attribute of ``ood_set`` in any of ``paths``."""
+    return {
+        product["id"]
+        for path in paths
+        for product in iter_products(path, None)
+        if any(a["key"] in ood_set for a in product["attributes"])
+    }
+
+
 def product_fields(product: dict) -> dict[str, str]:
     """Cleaned text per shown source (paragraphs of one source joined)."""
     by_source: dict[str, list[str]] = {}
@@ -79,7 +94,15 @@ def format_input(fields: dict[str, str], targets: list[str]) -> str:
 
 
 def gold_triples(product: dict, fields: dict[str, str], keys: list[str], report: TaskReport) -> list[dict]:
-    """Gold ``{"attribute", "value", "source"}`` triples of ``keys`` (``"None"`` for no evidence)."""
+    """Gold ``{"attribute", "value", "source"}`` triples of ``keys`` (``"None"`` for no evidence).
+
+    Discarded evidences are counted in ``report.extra["evidences_dropped"]``, not as dropped rows.
+    """
+    discarded = report.extra.setdefault("evidences_dropped", {})
+
+    def discard(reason: str) -> None:
+        discarded[reason] = discarded.get(reason, 0) + 1
+
     triples = []
     for attr in product["attributes"]:
         if attr["key"] not in keys:
@@ -90,11 +113,11 @@ def gold_triples(product: dict, fields: dict[str, str], keys: list[str], report:
         for ev in attr["evidences"]:
             src = product["paragraphs"][ev["pid"]]["source"]
             if src not in fields:
-                report.drop("evidence from a source not shown")
+                discard("evidence from a source not shown")
                 continue
             value = clean_text(ev["value"])
             if not value or value.lower() not in fields[src].lower():
-                report.drop("evidence value not in cleaned text")
+                discard("evidence value not in cleaned text")
                 continue
             if (value.lower(), src) in seen:
                 continue
@@ -119,6 +142,9 @@ def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
                 counts.update({a["key"] for a in product["attributes"]})
         ood_attrs = held_out_attributes(counts, cfg.option(TASK, "n_ood_attributes", 7), cfg.seed)
     ood_set = set(ood_attrs)
+    # A product's positives and negatives lines are routed together: one with a
+    # held-out attribute in either file stays out of the IND splits.
+    held_ids = products_with_held_out(paths, ood_set)
     splits = ("train", "validation", "test", "test_ood")
     heaps = {s: BottomK(cfg.size(s)) for s in splits}
     for path in paths:
@@ -128,6 +154,9 @@ def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
             held = [k for k in keys if k in ood_set]
             if held:
                 split, keys = "test_ood", held
+            elif product["id"] in held_ids:
+                report.skip("product with a held-out attribute")
+                continue
             else:
                 split = assign_split(cfg.seed, TASK, product["id"])
             h = stable_hash(cfg.seed, TASK, "sample", kind, product["id"])

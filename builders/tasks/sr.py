@@ -15,8 +15,9 @@ metadata filling gaps.  Following UniSRec's protocol:
 5. leave-one-out targets: test = the last item, validation = the second last,
    train = the third last, each with the items before it as the history;
 6. 19 negatives drawn from all items of the same domain (IND categories
-   together, or the OOD category) except the user's last three, mixed with
-   the target at a random position: 20 options A-T, the target exactly once.
+   together, or the OOD category) except the user's last three and any item
+   with the same text as one of them, mixed with the target at a random
+   position: 20 options A-T, the target exactly once.
 
 Users are sampled per split and category (seeded hash), IND categories are
 combined 1:1:1.  Options (``BuildConfig.options["SR"]``): ``core`` (5),
@@ -210,14 +211,15 @@ def _examples(cfg, report, cat: _Category, split: str, pool: list[str], texts: d
         target = seq[pos]
         history = seq[:pos]
         rng = task_rng(cfg.seed, TASK, f"candidates/{split}/{cat.name}/{user}")
-        exclude = set(seq[-3:])
-        shown = {texts[target]}
+        # By text, not ASIN: another ASIN with the text of one of the last three items
+        # would show the user's real (or next) item as a wrong option.
+        shown = {texts[a] for a in seq[-3:]} | {texts[target]}
         negs: list[str] = []
         tries = 0
         while len(negs) < n_cand - 1 and tries < 50 * n_cand:
             tries += 1
             cand = pool[rng.randrange(len(pool))]
-            if cand in exclude or texts[cand] in shown:
+            if texts[cand] in shown:
                 continue
             negs.append(cand)
             shown.add(texts[cand])

@@ -4,7 +4,7 @@ import json
 
 from _review_samples import records, report, sample_config
 
-from builders.core import read_jsonl
+from builders.core import BuildConfig, read_jsonl
 from builders.pipeline import build
 
 IND = ("train", "validation", "test", "test_unseen")
@@ -76,3 +76,60 @@ def test_configured_ood_attributes(tmp_path):
         assert set(_targets(r)) <= {"material", "gauge"}
     for r in read_jsonl(tmp_path / "AVE" / "train.jsonl"):
         assert not set(_targets(r)) & {"material", "gauge"}
+
+
+def _mave_product(pid, title, attributes, *, extra_paragraphs=()):
+    """One MAVE line: ``attributes`` maps a key to its evidences as ``(value, paragraph index)``."""
+    paragraphs = [{"text": title, "source": "title"}, {"text": "A sturdy everyday product.", "source": "description"},
+                  *extra_paragraphs]
+    texts = [p["text"] for p in paragraphs]
+    return {"id": pid, "category": "Scarves", "paragraphs": paragraphs, "attributes": [
+        {"key": key, "evidences": [{"value": v, "pid": i, "begin": max(texts[i].find(v), 0),
+                                    "end": max(texts[i].find(v), 0) + len(v)} for v, i in evs]}
+        for key, evs in attributes.items()]}
+
+
+def _build_mave(tmp_path, positives, negatives, ood):
+    """Build AVE (all rows kept) from synthetic MAVE files; return (records per split, report)."""
+    src = tmp_path / "src" / "mave"
+    src.mkdir(parents=True)
+    for name, rows in (("mave_positives.jsonl", positives), ("mave_negatives.jsonl", negatives)):
+        (src / name).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "out"
+    cfg = BuildConfig(sources=tmp_path / "src", out=out, sizes="all", categories={"AVE": {"ood": ood}})
+    build(cfg, ["AVE"], log=lambda _m: None)
+    rep = json.loads((out / "build_report.json").read_text())["tasks"]["AVE"]
+    return {s: read_jsonl(out / "AVE" / f"{s}.jsonl") for s in rep["splits"]}, rep
+
+
+def _rows_add_up(rep):
+    read = sum(rep["rows_read"].values())
+    return read == rep["rows_used"] + sum(rep["dropped"].values()) + sum(rep["skipped"].values())
+
+
+def test_product_with_held_out_attribute_in_one_file_stays_out_of_ind_splits(tmp_path):
+    # P0: the held-out Gauge in its positives line, only the IND Color in its negatives line.
+    positives = [_mave_product("P0", "Steel wire 12 gauge", {"Gauge": [("12 gauge", 0)]})]
+    positives += [_mave_product(f"P{i}", f"Wool scarf {i}", {"Material": [("Wool", 0)]}) for i in range(1, 9)]
+    negatives = [_mave_product("P0", "Steel wire 12 gauge", {"Color": []}),
+                 _mave_product("P9", "Plain scarf", {"Color": []})]
+    splits, rep = _build_mave(tmp_path, positives, negatives, ["Gauge"])
+    assert [r["source_ids"] for r in splits["test_ood"]] == [["P0"]]
+    ind = {r["source_ids"][0] for s in ("train", "validation", "test") for r in splits.get(s, [])}
+    assert ind == {f"P{i}" for i in range(1, 10)}
+    assert rep["skipped"]["product with a held-out attribute"] == 1
+    assert _rows_add_up(rep)
+
+
+def test_discarded_evidence_of_a_kept_product_is_not_a_dropped_row(tmp_path):
+    # Material's evidences: one in the title (kept), one in the price (not shown), one not in the text at all.
+    price = {"text": "Wool blend, $12", "source": "price"}
+    kept = _mave_product("P1", "Wool scarf", {"Material": [("Wool", 0), ("Wool blend", 2), ("Silk", 1)]},
+                         extra_paragraphs=[price])
+    splits, rep = _build_mave(tmp_path, [kept], [_mave_product("P2", "Plain scarf", {"Color": []})], ["Gauge"])
+    rec = next(r for exs in splits.values() for r in exs if r["source_ids"] == ["P1"])
+    assert rec["attributes"] == [{"attribute": "material", "value": "Wool", "source": "product title"}]
+    assert rep["extra"]["evidences_dropped"] == {"evidence from a source not shown": 1,
+                                                 "evidence value not in cleaned text": 1}
+    assert rep["dropped"] == {}
+    assert _rows_add_up(rep)

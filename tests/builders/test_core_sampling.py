@@ -150,6 +150,12 @@ def test_build_config_sizes_and_file(tmp_path):
     cfg = BuildConfig.from_file(conf, out=tmp_path / "o")
     assert cfg.seed == 3 and cfg.sources == (tmp_path / "src").resolve()
     assert cfg.categories_for("SA", ind=["X"], ood=["Y"]) == (["A"], [])
+    cfg.categories["SA"] = {"ind": ["Gift_Cards", "Toys"], "ood": ["Gift_Cards"]}
+    with pytest.raises(ValueError, match=r"SA: categories \['Gift_Cards'\] are both IND and OOD"):
+        cfg.categories_for("SA", ind=["X"], ood=["Y"])
+    cfg.categories["SR"] = {"ood": ["Electronics"]}  # a configured OOD list against the default IND one
+    with pytest.raises(ValueError, match=r"SR: categories \['Electronics'\]"):
+        cfg.categories_for("SR", ind=["Electronics", "Home_and_Kitchen"], ood=["Tools"])
     conf.write_text(json.dumps({"seeds": 3}))
     with pytest.raises(ValueError, match="unknown key"):
         BuildConfig.from_file(conf, sources=Path("s"), out=Path("o"))

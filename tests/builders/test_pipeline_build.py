@@ -151,6 +151,19 @@ def test_cli_sources_not_a_folder_is_one_line_exit_2(tmp_path, capsys, kind):
         build(sample_config(out, sources=sources), ["SA"], **QUIET)
 
 
+@pytest.mark.parametrize("task", ["PRP", "SA", "SR"])
+def test_cli_category_both_ind_and_ood_is_one_line_exit_2(tmp_path, capsys, task):
+    conf = tmp_path / "build.json"
+    conf.write_text(json.dumps({"categories": {task: {"ind": ["Gift_Cards"], "ood": ["Gift_Cards"]}}}))
+    out = tmp_path / "out"
+    rc = main(["build", "--sources", str(SOURCES), "--out", str(out), "--config", str(conf), "--tasks", task])
+    captured = capsys.readouterr()
+    assert rc == 2 and not captured.out
+    assert captured.err.splitlines() == [
+        f"ecinstruct build: {task}: categories ['Gift_Cards'] are both IND and OOD"]
+    assert not out.exists()
+
+
 def test_report_keeps_labels_sizes_and_the_modules_breakdowns(tmp_path):
     cfg = sample_config(tmp_path, sizes=10)
     build(cfg, ["QPR", "AG", "SA"], **QUIET)

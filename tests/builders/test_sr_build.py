@@ -1,11 +1,15 @@
 """SR follows Appendix A.2.2: 5-core, chronological, leave-one-out targets, 20 options with the target once."""
 
+import gzip
+import json
 import re
 from collections import Counter, defaultdict
 
 import numpy as np
 from _review_samples import SOURCES, records, report
 
+from builders.core import BuildConfig, read_jsonl
+from builders.pipeline import build
 from builders.readers.amazon_review_2018 import iter_reviews
 from builders.tasks.sr import five_core, item_text, ordinal
 
@@ -126,3 +130,32 @@ def test_ood_category_only_in_ood_splits_and_items_never_cross_domains():
     assert ood and {r["category"] for r in ood} == {"Tools_and_Home_Improvement"}
     ind_items = {t for s in ("train", "validation", "test") for r in records("SR", s) for t in _option_texts(r)}
     assert not ind_items & {t for r in ood for t in _option_texts(r)}
+
+
+def test_negatives_never_repeat_the_text_of_the_last_three_items(tmp_path):
+    # Every user rates the 24 items in this order; TWIN is another ASIN with the text of Z, the
+    # second last item (train's next item after its target Y, test's last history line).
+    order = [f"F{i:02d}" for i in range(20)] + ["TWIN", "Y", "Z", "W"]
+    title = {a: f"Gadget number {a}" for a in order} | {"TWIN": "Gadget number Z"}
+    src = tmp_path / "src" / "amazon_review_2018"
+    src.mkdir(parents=True)
+    with gzip.open(src / "meta_Tiny.json.gz", "wt") as f:
+        for a in order:
+            f.write(json.dumps({"asin": a, "title": title[a], "category": ["Tiny", "Gadgets"], "brand": "Acme"}) + "\n")
+    with gzip.open(src / "Tiny_5.json.gz", "wt") as f:
+        for u in range(6):
+            for t, a in enumerate(order):
+                f.write(json.dumps({"reviewerID": f"U{u}", "asin": a, "overall": 5.0, "unixReviewTime": 1000 + t}) + "\n")
+    cfg = BuildConfig(sources=tmp_path / "src", out=tmp_path / "out", sizes="all",
+                      categories={"SR": {"ind": ["Tiny"], "ood": []}})
+    build(cfg, ["SR"], log=lambda _m: None)
+    last_three = {"Gadget number Y. Tiny. Gadgets. Acme.", "Gadget number Z. Tiny. Gadgets. Acme.",
+                  "Gadget number W. Tiny. Gadgets. Acme."}
+    for split in ("train", "validation", "test"):
+        recs = read_jsonl(tmp_path / "out" / "SR" / f"{split}.jsonl")
+        assert len(recs) == 6, split
+        for r in recs:
+            texts = _option_texts(r)
+            assert texts[LETTERS.index(r["output"])] in last_three
+            negatives = [t for k, t in enumerate(texts) if LETTERS[k] != r["output"]]
+            assert len(negatives) == 19 and not last_three & set(negatives), split

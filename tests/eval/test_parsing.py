@@ -248,3 +248,65 @@ def test_ag_refusals_fail(output):
                                     "Unfortunately it is not waterproof.", "I think so, yes."])
 def test_ag_answers_that_sound_apologetic_are_answers(output):
     assert parse(output, "AG") == output
+
+
+# Review of realistic outputs (2026-11-26): each of these used to fail or to be misread.
+
+SA = ["A: very positive", "B: positive", "C: neutral", "D: negative", "E: very negative"]
+
+
+@pytest.mark.parametrize(
+    "output, expected",
+    [
+        ("Option A is the best fit.", "A"),  # "A" followed by "is" is the letter, not the article
+        ("The answer is A because the review is glowing.", "A"),
+        ("The answer is a glowing review, so it is positive.", "B"),  # lowercase "a" stays an article
+        ("The answer is: B", "B"),
+        ("Answer is: B", "B"),
+        ("'B'", "B"),
+        ('"B"', "B"),
+        ("The answer is \u2018B\u2019.", "B"),
+    ],
+)
+def test_letter_answers_models_write(output, expected):
+    assert parse(output, "SA", SA) == expected
+
+
+def test_pronoun_i_after_a_cue_is_still_not_a_letter():
+    assert parse("Response: I was unsure, but the answer is B.", "SR", SR) == "B"
+
+
+@pytest.mark.parametrize(
+    "output, expected",
+    [
+        ("Yes\nExplanation: no differences were found.", "yes"),
+        ("Yes, the question can be answered. There is no missing information.", "yes"),
+        ("No. The listing says yes to waterproofing but not to the size.", "no"),
+        ("No. Yes.", None),  # two answers of their own
+        ("Yes and no.", None),
+    ],
+)
+def test_yes_no_opening_answer_wins_over_words_in_the_explanation(output, expected):
+    assert parse(output, "PM") == expected
+
+
+@pytest.mark.parametrize(
+    "output", ["B - A - C", "B. A. C", "B-A-C", "B A C", "Product B, Product A, Product C", "(B) (A) (C)"]
+)
+def test_qpr_letter_chains_are_whole_rankings(output):
+    # These were read as "B" plus a description and scored as a one-item ranking.
+    assert parse(output, "QPR", ["A: x", "B: y", "C: z"]) == ["B", "A", "C"]
+
+
+def test_qpr_letter_chain_with_a_repeat_or_unknown_letter_fails():
+    assert parse("B - A - B", "QPR", ["A: x", "B: y", "C: z"]) is None
+    assert parse("B - A - D", "QPR", ["A: x", "B: y", "C: z"]) is None
+
+
+@pytest.mark.parametrize("value", ["Not found", "not mentioned", "Not specified", "unknown"])
+def test_ave_null_value_phrases_are_null(value):
+    assert parse(f"Attribute: style; Value: {value}; Source: N/A", "AVE") == [("style", None, None)]
+
+
+def test_ave_fields_one_per_line():
+    assert parse("Attribute: finish\nValue: glossy\nSource: title", "AVE") == [("finish", "glossy", "title")]
