@@ -104,6 +104,9 @@ _SPECS = (
         code="PRP",
         name="product relation prediction",
         kind="multiclass",
+        # Option A's wording differs within the paper: A.1.2's example says "Users who view
+        # product 1 may also buy product 2", the case study (J.3) "who buy ... may also buy".
+        # The relation is also_buy, so J.3's wording is used.
         options=(
             "Users who buy product 1 may also buy product 2.",
             "Users who view product 1 may also view product 2.",
