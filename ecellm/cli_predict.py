@@ -55,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
     except (ModelNotAvailableError, DataNotFoundError, ImportError, ValueError) as exc:
         print(f"ecinstruct predict: {exc}", file=sys.stderr)
         return 2
+    except KeyError as exc:  # e.g. --shots 1 on a record without a one-shot example
+        print(f"ecinstruct predict: {exc.args[0]}", file=sys.stderr)
+        return 2
 
 
 def _check_arguments(args: argparse.Namespace, tasks: list[str]) -> None:
@@ -142,14 +145,17 @@ class _Predictor:
     def __call__(self, task: str, records: list[dict]) -> list[str]:
         from ecellm.predictor import build_prompts, default_max_new_tokens, generate, generate_vllm
         from ecinstruct_eval.data import load_split
+        from ecinstruct_eval.prompts import find_shot
 
         args = self.args
-        if self.loaded is None:
-            self._load()
-        backend, model, tokenizer, preset = self.loaded
         train_by_id = None
         if args.shots == 1:
             train_by_id = {r["id"]: r for r in load_split(task, "train", args.data)}
+            for rec in records:  # a record without its example fails before the model is loaded
+                find_shot(rec, train_by_id)
+        if self.loaded is None:
+            self._load()
+        backend, model, tokenizer, preset = self.loaded
         max_new = args.max_new_tokens or default_max_new_tokens(task)
         prompts = build_prompts(records, style=preset.style, shots=args.shots, train_by_id=train_by_id,
                                 tokenizer=tokenizer)

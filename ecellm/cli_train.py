@@ -85,8 +85,11 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         out = train(config)
-    except (ModelNotAvailableError, DataNotFoundError) as exc:
+    except (ModelNotAvailableError, DataNotFoundError, ValueError) as exc:
         print(f"ecinstruct train: {exc}", file=sys.stderr)
+        return 2
+    except KeyError as exc:  # a record without what its prompt needs
+        print(f"ecinstruct train: {exc.args[0]}", file=sys.stderr)
         return 2
     if os.environ.get("RANK", "0") == "0":
         print(f"adapter saved to {out}")

@@ -125,28 +125,64 @@ def encode_example(
     Causal models get ``prompt + response + EOS`` with the prompt's labels
     set to -100 (prompt and response are tokenized separately, so the label
     boundary is exact and matches what generation sees).  Seq2seq models get
-    the prompt as encoder input and ``response + EOS`` as labels.  Over-long
-    prompts lose their oldest tokens (BOS kept), never the response.
+    the prompt as encoder input and ``response + EOS`` as labels.
+
+    An over-long prompt is shortened in the middle of the record's input
+    (``" ... "`` marks the cut), so the instruction, the start and the end of
+    the input (a question, the latest purchases), the options and the
+    ``response:`` marker stay.  The response keeps at most half of
+    ``max_length``.  ``prompt_shortened`` and ``response_cut`` say whether
+    either happened (the trainer logs how often).
     """
     from ecellm.modeling import prompt_token_ids
 
-    prompt = build_prompt(record, style=style, tokenizer=tokenizer)
-    prompt_ids = prompt_token_ids(tokenizer, prompt, arch=arch)
+    def encode_prompt(rec):
+        return prompt_token_ids(tokenizer, build_prompt(rec, style=style, tokenizer=tokenizer), arch=arch)
+
     eos = tokenizer.eos_token_id
-    response_ids = list(tokenizer(str(record["output"]), add_special_tokens=False)["input_ids"])
-    response_ids = response_ids[: max(1, max_length // 2) - 1]
+    full_response = list(tokenizer(str(record["output"]), add_special_tokens=False)["input_ids"])
+    response_ids = full_response[: max(1, max_length // 2) - 1]
+    response_cut = len(response_ids) < len(full_response)
     if not response_ids or response_ids[-1] != eos:
         response_ids.append(eos)
-    if arch == "seq2seq":
-        if len(prompt_ids) > max_length:
-            prompt_ids = prompt_ids[: max_length - 1] + [prompt_ids[-1]]
-        return {"input_ids": prompt_ids, "labels": response_ids, "length": len(prompt_ids) + len(response_ids)}
-    room = max_length - len(response_ids)
-    if len(prompt_ids) > room:
+    room = max_length if arch == "seq2seq" else max_length - len(response_ids)
+    prompt_ids = encode_prompt(record)
+    shortened = len(prompt_ids) > room
+    if shortened:
+        prompt_ids = _shorten_input(record, tokenizer, encode_prompt, prompt_ids, room)
+    if len(prompt_ids) > room:  # the parts around the input alone are too long: cut tokens, keep the ends
         head = prompt_ids[:1] if prompt_ids and prompt_ids[0] == tokenizer.bos_token_id else []
-        prompt_ids = head + prompt_ids[len(prompt_ids) - (room - len(head)) :]
+        tail = room - len(head)
+        prompt_ids = head + prompt_ids[len(prompt_ids) - tail :] if tail > 0 else head
+    flags = {"prompt_shortened": shortened, "response_cut": response_cut}
+    if arch == "seq2seq":
+        return {"input_ids": prompt_ids, "labels": response_ids, "length": len(prompt_ids) + len(response_ids),
+                **flags}
     ids = prompt_ids + response_ids
-    return {"input_ids": ids, "labels": [IGNORE_INDEX] * len(prompt_ids) + response_ids, "length": len(ids)}
+    return {"input_ids": ids, "labels": [IGNORE_INDEX] * len(prompt_ids) + response_ids, "length": len(ids),
+            **flags}
+
+
+def _shorten_input(record, tokenizer, encode_prompt, prompt_ids: list[int], room: int) -> list[int]:
+    """Prompt ids with the middle of ``record["input"]`` cut until the prompt fits in ``room`` tokens.
+
+    Decoding and re-encoding may not round-trip exactly, so a few rounds, each
+    cutting a little more, settle it; the best attempt is returned either way.
+    """
+    text = str(record.get("input") or "")
+    tokens = list(tokenizer(text, add_special_tokens=False)["input_ids"])
+    for extra in (0, 8, 32, 128):
+        keep = len(tokens) - (len(prompt_ids) - room) - extra
+        if keep <= 0:
+            short = "..."
+        else:
+            head = (keep + 1) // 2
+            short = (tokenizer.decode(tokens[:head]).rstrip() + " ... "
+                     + tokenizer.decode(tokens[len(tokens) - (keep - head) :]).lstrip())
+        attempt = encode_prompt({**record, "input": short})
+        if len(attempt) <= room or keep <= 0:
+            return attempt
+    return attempt
 
 
 class Collator:
@@ -173,5 +209,6 @@ class Collator:
             )
 
     def __call__(self, features: Iterable[Mapping[str, Any]]) -> dict:
+        # Only the token columns: "length" and the encode_example flags stay out of the batch.
         feats = [{k: v for k, v in f.items() if k in ("input_ids", "labels")} for f in features]
         return self._inner(feats)

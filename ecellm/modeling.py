@@ -46,7 +46,16 @@ def check_available(model_id: str, *, allow_download: bool = False) -> None:
     A local folder, a model in the Hugging Face cache, or ``allow_download``
     make it available.
     """
-    if Path(os.path.expanduser(model_id)).is_dir() or allow_download or _in_hf_cache(model_id):
+    folder = Path(os.path.expanduser(model_id))
+    if folder.is_dir():
+        if (folder / "config.json").is_file():
+            return
+        raise ModelNotAvailableError(
+            f"{model_id} is a folder without config.json, so it holds no model: pass a folder saved with "
+            f"save_pretrained (config.json and the weights) as --base/--model"
+            + (", and a LoRA adapter folder as --adapter" if (folder / "adapter_config.json").is_file() else "")
+        )
+    if allow_download or _in_hf_cache(model_id):
         return
     raise ModelNotAvailableError(
         f"model {model_id!r} is not on this machine: pass a local folder (with config.json and "

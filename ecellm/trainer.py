@@ -12,6 +12,7 @@ padding-free packing, and checkpoints that appear atomically.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import math
@@ -226,6 +227,10 @@ def train(config: TrainConfig) -> Path:
         encode_example(r, tokenizer, arch=arch, style=preset.style, max_length=config.max_length) for r in records
     ]
     dataset = Dataset.from_list(encoded)
+    shortened, cut = sum(e["prompt_shortened"] for e in encoded), sum(e["response_cut"] for e in encoded)
+    if shortened or cut:
+        log.warning("max_length %d: %d prompts shortened in the middle of their input, %d responses cut to "
+                    "half of it", config.max_length, shortened, cut)
 
     dtype = best_dtype() if config.bf16 is None else (torch.bfloat16 if config.bf16 else torch.float32)
     attn = attention_implementation()
@@ -248,6 +253,9 @@ def train(config: TrainConfig) -> Path:
     )
     set_seed(config.seed)  # LoRA's A matrices are drawn here, before Trainer seeds anything
     model = get_peft_model(model, lora)
+    # Trainer's checkpoints call save_pretrained without arguments; with LoRA on the LM head,
+    # peft would then store the head's full base weight in every checkpoint (~260 MB for a 7B).
+    model.save_pretrained = functools.partial(model.save_pretrained, save_embedding_layers=False)
 
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     accum = grad_accumulation(config.batch_size, config.micro_batch_size, world_size)

@@ -34,8 +34,8 @@ class DataNotFoundError(FileNotFoundError):
 def _not_found(task: str, split: str, detail: str) -> DataNotFoundError:
     return DataNotFoundError(
         f"cannot load ECInstruct {task}/{split}: {detail}; set the {DATA_ENV} environment "
-        "variable to a build folder, an exported dataset folder or a Hub id (or pass "
-        "location=), or give the gold records directly with references=."
+        "variable to a build folder, an exported dataset folder or a Hub id (or pass --data on the "
+        "command line, location= in Python), or give the gold records directly (--references, references=)."
     )
 
 

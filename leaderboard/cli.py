@@ -237,7 +237,8 @@ def _compare(args) -> int:
     if not comps:
         print("the two results files share no task/split", file=sys.stderr)
         return 1
-    print(format_comparisons(comps, names))
+    print(format_comparisons(comps, names, alpha=args.alpha,
+                             n_resamples=a.get("bootstrap", {}).get("n_resamples")))
     return 0
 
 

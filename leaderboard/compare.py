@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -141,8 +142,22 @@ def compare_results(
     return out
 
 
-def format_comparisons(comps: Sequence[Comparison], names: tuple[str, str] = ("A", "B")) -> str:
-    """A plain-text table of comparisons, then a one-line summary."""
+def format_comparisons(
+    comps: Sequence[Comparison], names: tuple[str, str] = ("A", "B"), *, alpha: float = 0.05,
+    n_resamples: int | None = None,
+) -> str:
+    """A plain-text table of comparisons, then a summary.
+
+    With ``n_resamples``, the summary says when the Holm-adjusted p cannot
+    reach ``alpha`` at all: a bootstrap p is at least ``2 / (B + 1)``, and
+    Holm multiplies the smallest by the number of compared sets.
+
+    Examples
+    --------
+    >>> c = Comparison("PM", "test", "f1", 0.8, 0.7, 0.1, 0.05, 0.15, 0.002, 0.064, True, "A better")
+    >>> print(format_comparisons([c] * 32, alpha=0.05, n_resamples=1000).splitlines()[-1])
+    Holm-adjusted p cannot fall below 0.064 with 1000 resamples over 32 sets: rescore both with --resamples 10000 or more to use it.
+    """
     head = f"{'task':4s} {'split':16s} {'metric':13s} {names[0][:12]:>12s} {names[1][:12]:>12s} " \
            f"{'diff':>7s} {'95% CI of diff':>18s} {'p':>6s} {'p_holm':>6s}  verdict"
     lines = [head, "-" * len(head)]
@@ -154,12 +169,23 @@ def format_comparisons(comps: Sequence[Comparison], names: tuple[str, str] = ("A
         ci = f"[{c.ci_low:+.3f}, {c.ci_high:+.3f}]"
         lines.append(f"{c.task:4s} {c.split:16s} {c.metric:13s} {c.a:12.3f} {c.b:12.3f} "
                      f"{c.diff:+7.3f} {ci:>18s} {c.p_value:6.3f} {c.p_holm:6.3f}  {c.verdict}")
-    sig = [c for c in comps if c.significant]
+    compared = [c for c in comps if c.verdict != "not comparable"]
+    if not compared:
+        reasons = sorted({c.note for c in comps if c.note})
+        lines.append("\nNo set could be compared" + (f": {'; '.join(reasons)}." if reasons else "."))
+        return "\n".join(lines)
+    sig = [c for c in compared if c.significant]
     if sig:
         where = ", ".join(f"{c.task}/{c.split} ({c.verdict})" for c in sig)
-        lines.append(f"\nReally differ (paired bootstrap, p < 0.05): {where}.")
+        lines.append(f"\nReally differ (paired bootstrap, p < {alpha:g}): {where}.")
     else:
-        lines.append("\nNo task shows a significant difference (paired bootstrap, p < 0.05).")
-    lines.append(f"Not significant: {sum(1 for c in comps if not c.significant and c.verdict != 'not comparable')} "
-                 f"of {len(comps)} compared sets.")
+        lines.append(f"\nNo task shows a significant difference (paired bootstrap, p < {alpha:g}).")
+    lines.append(f"Not significant: {len(compared) - len(sig)} of {len(compared)} compared sets"
+                 + (f" ({len(comps) - len(compared)} not comparable)." if len(compared) < len(comps) else "."))
+    if n_resamples:
+        floor = min(1.0, len(compared) * 2 / (n_resamples + 1))
+        if floor >= alpha:
+            needed = 10 ** math.ceil(math.log10(2 * len(compared) / alpha))
+            lines.append(f"Holm-adjusted p cannot fall below {floor:.3f} with {n_resamples} resamples over "
+                         f"{len(compared)} sets: rescore both with --resamples {needed} or more to use it.")
     return "\n".join(lines)

@@ -237,7 +237,7 @@ def validate_metadata(meta: object, *, path: str = "<metadata>") -> list[Problem
     if "date" in meta:
         d = meta["date"]
         try:
-            if not isinstance(d, str) or len(d) != 10:
+            if not isinstance(d, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", d):
                 raise ValueError
             _dt.date.fromisoformat(d)
         except ValueError:
@@ -565,11 +565,15 @@ def validate_submission(
 
 
 def iter_submission(path: str | os.PathLike) -> Iterator[dict]:
-    """Yield the lines of an already validated submission as dicts."""
-    with open(path, encoding="utf-8") as fh:
+    """Yield the lines of an already validated submission as dicts.
+
+    Lines end at ``\\n`` only, as :func:`validate_submission` reads them: a
+    raw ``\\r`` is JSON whitespace inside a line, where text mode would split.
+    """
+    with open(path, "rb") as fh:
         for line in fh:
             if line.strip():
-                yield json.loads(line)
+                yield json.loads(line.decode("utf-8"))
 
 
 def write_submission(

@@ -185,6 +185,10 @@ def build_board(
     return Board(setting, split, ref.table, ref.caption, columns, metrics, all_rows, per, avg, footnotes)
 
 
+def _compat(doc) -> str:
+    return doc.get("evaluator", {}).get("compat", "paper")
+
+
 def _mark_not_significant(subs, docs, columns, split, alpha) -> int:
     marked = 0
     for j, task in enumerate(columns):
@@ -202,6 +206,7 @@ def _mark_not_significant(subs, docs, columns, split, alpha) -> int:
                 or e.get("ids_sha256") != eb.get("ids_sha256")
                 or len(e["bootstrap_primary"]) != len(eb.get("bootstrap_primary") or [])
                 or d.get("bootstrap", {}).get("seed") != best_d.get("bootstrap", {}).get("seed")
+                or _compat(d) != _compat(best_d)  # scores of different modes are not comparable
             ):
                 continue
             _, _, p = paired_test(eb["bootstrap_primary"], e["bootstrap_primary"], confidence=1 - alpha)

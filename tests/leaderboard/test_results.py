@@ -143,6 +143,34 @@ def test_table_marks_non_significant_differences(scored, build_dir, tmp_path):
     assert not any(c.not_significant for r in board.rows for c in r.cells)
 
 
+def test_compare_summary_uses_alpha_and_says_when_holm_cannot_reach_it(scored):
+    gold, noisy = (load_results(scored[k][1]) for k in ("gold", "noisy"))
+    comps = compare_results(gold, noisy, names=("gold", "noisy"), alpha=0.01)
+    text = format_comparisons(comps, ("gold", "noisy"), alpha=0.01, n_resamples=200)
+    assert "p < 0.01" in text and "p < 0.05" not in text
+    # 16 sets x 2 / 201 = 0.159: no Holm-adjusted p can fall below alpha
+    assert "Holm-adjusted p cannot fall below 0.159 with 200 resamples over 16 sets" in text
+    assert "Holm" not in format_comparisons(comps, ("gold", "noisy"), alpha=0.5, n_resamples=200)
+
+
+def test_compare_summary_when_nothing_is_comparable(scored):
+    gold = load_results(scored["gold"][1])
+    released = {**gold, "evaluator": {**gold["evaluator"], "compat": "released"}}
+    text = format_comparisons(compare_results(gold, released))
+    assert "No set could be compared: scored in different modes" in text
+    assert "No task shows a significant difference" not in text
+
+
+def test_table_does_not_compare_results_of_different_scoring_modes(scored, build_dir, tmp_path):
+    sub = write_gold_submission(build_dir, tmp_path / "noisy2.jsonl", corrupt=0.45, seed=2,
+                                meta={**META, "model": "model-noisy2"})
+    doc2 = score_submission(sub, location=build_dir, scorer=fake_score, n_resamples=200, seed=0)
+    noisy = load_results(scored["noisy"][1])
+    released = {**doc2, "evaluator": {**doc2["evaluator"], "compat": "released"}}
+    board = build_board([noisy, released], setting="IND", include_paper=False)
+    assert not any(c.not_significant for r in board.rows for c in r.cells)
+
+
 def test_compare_refuses_unpaired(scored):
     gold, noisy = (load_results(scored[k][1]) for k in ("gold", "noisy"))
     noisy["results"]["SR"]["test"]["ids_sha256"] = "other"

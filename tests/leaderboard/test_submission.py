@@ -249,3 +249,26 @@ def test_unreadable_reference_data_reported_once(valid, tmp_path):
     assert len(cannot) == 1 and cannot[0].line == 0, report.summary()
     assert "AVE/test" in cannot[0].message and "SR/test_ood" in cannot[0].message
     assert cannot[0].message.endswith("FileNotFoundError: no data here")
+
+
+def test_a_raw_carriage_return_inside_a_line_is_read_as_validated(valid, build_dir):
+    """JSON allows a raw CR as whitespace; scoring must read the lines the validator checked."""
+    from leaderboard.submission import iter_submission
+
+    lines = _lines(valid)
+    row = json.loads(lines[1])
+    lines[1] = json.dumps(row).replace(", ", ",\r", 1).encode()
+    assert b"\r" in lines[1]
+    _rewrite(valid, lines)
+    assert validate_submission(valid, location=build_dir).ok
+    assert [r["id"] for r in iter_submission(valid)][1] == row["id"]
+    doc = score_submission(valid, location=build_dir, scorer=fake_score, n_resamples=0)
+    assert doc["results"]
+
+
+@pytest.mark.parametrize("date", ["2024-W01-1", "20240501", "2024-5-1"])
+def test_metadata_date_must_be_year_month_day(valid, build_dir, date):
+    mp = meta_path_for(valid)
+    mp.write_text(json.dumps({**META, "date": date}))
+    report = validate_submission(valid, location=build_dir)
+    assert any("date must be an ISO date" in p.message for p in report.problems), report.summary()

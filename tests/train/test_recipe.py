@@ -148,3 +148,28 @@ def test_generation_uses_the_kv_cache_even_when_the_checkpoint_disables_it(tmp_p
     assert widths == [5, 1, 1, 1]  # the prompt once, then one new token per step
     assert batched == generate_token_ids(model, prompts, batch_size=1, **run)
     assert [len(row) for row in batched] == [4, 4]
+
+
+def test_long_prompts_are_cut_in_the_middle_of_the_input(tiny_llama, tiny_t5, build_dir):
+    """Instruction, both ends of the input, options and the response marker survive a cut."""
+    from ecellm.data import encode_example
+    from ecellm.modeling import load_tokenizer
+
+    words = [f"w{i}" for i in range(400)]
+    rec = {"id": "SR-train-00001", "task": "SR", "split": "train", "instruction": "Predict the next item.",
+           "input": "FIRSTITEM " + " ".join(words) + " LASTITEM", "options": ["A: kayak", "B: paddle"],
+           "output": "B", "few_shot_id": ""}
+    for path, arch in ((tiny_llama, "causal"), (tiny_t5, "seq2seq")):
+        tok = load_tokenizer(str(path), arch=arch)
+        enc = encode_example(rec, tok, arch=arch, max_length=160)
+        prompt = [t for t, lab in zip(enc["input_ids"], enc["labels"]) if lab == -100] if arch == "causal" \
+            else enc["input_ids"]
+        text = tok.decode(prompt, skip_special_tokens=True)
+        assert enc["prompt_shortened"] and not enc["response_cut"]
+        assert len(enc["input_ids"]) <= 160
+        for kept in ("Predict the next item.", "FIRSTITEM", "LASTITEM", "A: kayak", "B: paddle", " ... "):
+            assert kept in text, (arch, kept, text)
+        assert text.rstrip().endswith("response:"), (arch, text[-40:])
+        assert tok.decode([t for t in enc["labels"] if t != -100], skip_special_tokens=True).strip() == "B"
+    short = encode_example({**rec, "input": "one two"}, tok, arch="seq2seq", max_length=160)
+    assert not short["prompt_shortened"]

@@ -202,3 +202,35 @@ def test_generalist_loop_on_the_bundled_sample_build(tmp_path, tiny_llama):
         mine = [p for p in preds if p["task"] == task]
         result = score(mine, task, references=load_split(task, "test", build)[:3])
         assert result.n == 3, task
+
+
+def test_bad_inputs_give_one_line_not_a_traceback(tmp_path, build_dir, tiny_llama, capsys, monkeypatch):
+    empty = tmp_path / "empty-model"
+    empty.mkdir()
+    assert main(["train", "--base", str(empty), "--data", str(build_dir), "--out", str(tmp_path / "o"),
+                 "--tasks", "SA"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "without config.json" in err
+
+    # --shots 1 on the train split (no one-shot examples there): refused before any model is loaded
+    import ecellm.predictor
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("the model must not be loaded")
+
+    monkeypatch.setattr(ecellm.predictor, "load_for_inference", no_load)
+    assert main(["predict", "--model", str(tiny_llama), "--data", str(build_dir), "--config", "SA",
+                 "--split", "train", "--shots", "1", "--out", str(tmp_path / "p.jsonl")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "has no few_shot_id" in err
+
+
+def test_checkpoints_do_not_hold_the_lm_head_base_weight(tmp_path, build_dir, tiny_llama):
+    from safetensors.torch import load_file
+
+    out = tmp_path / "adapter"
+    assert _train(tiny_llama, build_dir, out, "--tasks", "SA", "--max-steps", "1") == 0
+    for folder in (out, out / "checkpoint-1"):
+        keys = load_file(str(folder / "adapter_model.safetensors")).keys()
+        assert any("lm_head.lora_A" in k for k in keys)
+        assert not [k for k in keys if "base_layer" in k or k.endswith("lm_head.weight")], folder
