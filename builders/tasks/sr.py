@@ -19,7 +19,10 @@ metadata filling gaps.  Following UniSRec's protocol:
    with the same text as one of them, mixed with the target at a random
    position: 20 options A-T, the target exactly once.
 
-Users are sampled per split and category (seeded hash), IND categories are
+Every interaction read is accounted for in ``report.extra["interactions"]``
+(per category: read = in user sequences + without metadata + repeated +
+removed by the k-core + beyond a user's first ``max_history``).  Users are
+sampled per split and category (seeded hash), IND categories are
 combined 1:1:1.  Options (``BuildConfig.options["SR"]``): ``core`` (5),
 ``max_history`` (50), ``item_words`` (25), ``candidates`` (20).
 """
@@ -140,13 +143,17 @@ def load_category(cfg: BuildConfig, report: TaskReport, category: str) -> _Categ
     user_ids: dict[str, int] = {}
     item_ids: dict[str, int] = {}
     us, its, ts = array("l"), array("l"), array("q")
+    # Every interaction read ends in a user's sequence or in one of these counts.
+    tally = {"read": 0, "item without metadata": 0}
     for it in iter_interactions(inter_path, report):
+        tally["read"] += 1
         if it.item not in titled:
-            report.drop("interaction with an item without metadata")
+            tally["item without metadata"] += 1
             continue
         us.append(user_ids.setdefault(it.user, len(user_ids)))
         its.append(item_ids.setdefault(it.item, len(item_ids)))
         ts.append(it.time)
+    report.drop("interaction with an item without metadata", tally["item without metadata"])
     users, items, times = (np.frombuffer(a, dtype=a.typecode).astype(np.int64) for a in (us, its, ts))
     del us, its, ts
     # One interaction per (user, item): the earliest.
@@ -154,10 +161,12 @@ def load_category(cfg: BuildConfig, report: TaskReport, category: str) -> _Categ
     users, items, times = users[order], items[order], times[order]
     first = np.ones(len(users), dtype=bool)
     first[1:] = (users[1:] != users[:-1]) | (items[1:] != items[:-1])
-    report.drop("repeated user-item interaction", int((~first).sum()))
+    tally["repeated"] = int((~first).sum())
+    report.drop("repeated user-item interaction", tally["repeated"])
     users, items, times = users[first], items[first], times[first]
     keep = five_core(users, items, core)
-    report.drop(f"interaction removed by {core}-core filtering", int((~keep).sum()))
+    tally[f"removed by {core}-core"] = int((~keep).sum())
+    report.drop(f"interaction removed by {core}-core filtering", tally[f"removed by {core}-core"])
     users, items, times = users[keep], items[keep], times[keep]
     # Chronological per user (ties: item id, which follows first appearance in the file).
     order = np.lexsort((items, times, users))
@@ -165,11 +174,16 @@ def load_category(cfg: BuildConfig, report: TaskReport, category: str) -> _Categ
     user_names = np.array(list(user_ids), dtype=object)
     item_names = np.array(list(item_ids), dtype=object)
     seqs: dict[str, list[str]] = {}
+    tally[f"beyond a user's first {max_history}"] = 0
     if len(users):
         starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
         ends = np.r_[starts[1:], len(users)]
         for s, e in zip(starts, ends):
             seqs[user_names[users[s]]] = [item_names[i] for i in items[s : min(e, s + max_history)]]
+            tally[f"beyond a user's first {max_history}"] += int(max(0, e - s - max_history))
+    report.skip(f"interaction beyond a user's first {max_history}", tally[f"beyond a user's first {max_history}"])
+    tally["in user sequences"] = sum(len(seq) for seq in seqs.values())
+    report.extra.setdefault("interactions", {})[category] = tally
     needed = {a for seq in seqs.values() for a in seq}
     del users, items, times, user_ids, item_ids
 

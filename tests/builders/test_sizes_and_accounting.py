@@ -82,6 +82,10 @@ def test_sample_to_targets_oversamples_until_overlaps_are_replaced(tmp_path):
     assert len(short["train"]) < 50 and len(short["validation"]) == 20
 
 
+# PRP's examples are pairs of products and SR's are users' sequences, so their rows read
+# (products, interactions) are not examples; SR accounts for every interaction in
+# report.extra["interactions"] (tests/builders/test_sr_build.py).  PRP's pairs beyond its
+# bounded sample are not counted one by one.
 @pytest.mark.parametrize("sizes", ["paper", 3])
 @pytest.mark.parametrize("task", ["AVE", "SA", "AP", "AG", "MPC", "PSI", "QPR", "PM"])
 def test_every_row_read_is_used_dropped_or_skipped(task, sizes):

@@ -159,3 +159,37 @@ def test_negatives_never_repeat_the_text_of_the_last_three_items(tmp_path):
             assert texts[LETTERS.index(r["output"])] in last_three
             negatives = [t for k, t in enumerate(texts) if LETTERS[k] != r["output"]]
             assert len(negatives) == 19 and not last_three & set(negatives), split
+
+
+def test_every_interaction_read_is_in_a_sequence_or_counted():
+    tallies = report("SR")["extra"]["interactions"]
+    assert tallies and any(t["in user sequences"] > 0 for t in tallies.values())
+    for category, t in tallies.items():
+        parts = {k: v for k, v in t.items() if k != "read"}
+        assert t["read"] == sum(parts.values()), (category, t)
+    files = {f: n for f, n in report("SR")["rows_read"].items() if not f.startswith("meta_")}
+    malformed = sum(n for reason, n in report("SR")["dropped"].items() if "malformed" in reason or "line" in reason)
+    assert sum(files.values()) == sum(t["read"] for t in tallies.values()) + malformed
+
+
+def test_history_beyond_the_cap_is_counted_not_lost(tmp_path):
+    # 6 users x 24 items, history capped at 10: 14 interactions of each user are past the cap.
+    order = [f"F{i:02d}" for i in range(24)]
+    src = tmp_path / "src" / "amazon_review_2018"
+    src.mkdir(parents=True)
+    with gzip.open(src / "meta_Tiny.json.gz", "wt") as f:
+        for a in order:
+            f.write(json.dumps({"asin": a, "title": f"Gadget {a}", "category": ["Tiny", "Gadgets"]}) + "\n")
+    with gzip.open(src / "Tiny_5.json.gz", "wt") as f:
+        for u in range(6):
+            for t, a in enumerate(order):
+                f.write(json.dumps({"reviewerID": f"U{u}", "asin": a, "overall": 5.0, "unixReviewTime": 1000 + t}) + "\n")
+    cfg = BuildConfig(sources=tmp_path / "src", out=tmp_path / "out", sizes="all",
+                      categories={"SR": {"ind": ["Tiny"], "ood": []}}, options={"SR": {"max_history": 10}})
+    build(cfg, ["SR"], log=lambda _m: None)
+    rep = json.loads((tmp_path / "out" / "build_report.json").read_text())["tasks"]["SR"]
+    tally = rep["extra"]["interactions"]["Tiny"]
+    assert tally["read"] == 144 and tally["in user sequences"] == 60
+    assert tally["beyond a user's first 10"] == 84 == rep["skipped"]["interaction beyond a user's first 10"]
+    test = read_jsonl(tmp_path / "out" / "SR" / "test.jsonl")
+    assert all(r["input"].count("\n") == 8 for r in test)  # 9 history items before the 10th, the target
