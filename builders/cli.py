@@ -37,6 +37,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="JSON build config: seed, sizes, categories per task, task options")
     parser.add_argument("--download", action="store_true",
                         help="fetch missing source files into --sources first (offline: say where to place them)")
+    parser.add_argument("--fix-defects", action="store_true", default=None,
+                        help="remove the release's known defects (evaluation records that repeat a training "
+                             "record, duplicates inside a split); default: reproduce the release as it is")
     parser.add_argument("--force", action="store_true", help="rebuild tasks even if up to date")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="print only errors (no per-task lines, no progress bars; bars show only on a terminal)")
@@ -62,14 +65,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.config is not None:
             cfg = BuildConfig.from_file(args.config, sources=args.sources, out=args.out,
-                                        seed=args.seed, sizes=args.sizes)
+                                        seed=args.seed, sizes=args.sizes, fix_defects=args.fix_defects)
         else:
             if args.sources is None or args.out is None:
                 print("ecinstruct build: --sources and --out are required (or a --config naming them)",
                       file=sys.stderr)
                 return 2
             cfg = BuildConfig(sources=args.sources, out=args.out, seed=1 if args.seed is None else args.seed,
-                              sizes=args.sizes or "paper")
+                              sizes=args.sizes or "paper", fix_defects=bool(args.fix_defects))
         tasks = parse_tasks(args.tasks)
         check_categories(cfg, tasks)
     except (ValueError, KeyError, OSError) as e:

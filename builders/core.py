@@ -99,15 +99,37 @@ def finalize(
     examples: Mapping[str, Sequence[Example]],
     *,
     seed: int = 1,
+    stream_start: int = 0,
 ) -> dict[str, list[dict]]:
-    """Turn per-split examples into canonical records (see module docstring)."""
+    """Turn per-split examples into canonical records, instructions drawn as the release drew them.
+
+    The release's diverse pass (RELEASED_FORMAT.md §1.5): ``random.seed(1)``,
+    one ``randrange(5)`` for the unseen instruction, then one ``randrange(5)``
+    per record over the IND files (in :data:`builders.release.DIVERSE_FILE_ORDER`)
+    and then the OOD test file, each picking from the diverse pool: the four
+    generated seen instructions followed by the seed instruction.
+    ``stream_start`` is the number of draws other tasks made on the same
+    stream before this task's unseen draw (MPC and PSI follow QPR there).
+    The unseen instruction itself is data (:mod:`builders.instructions`).
+
+    Test item *i* (IND or OOD) gets training item *i* as its one-shot example,
+    as the release pairs them; training item *i* gets item *i + 1*.  The
+    unseen copies (``test_unseen``, ``test_ood_unseen``) are the test records
+    with the unseen instruction.
+    """
     from builders.instructions import INSTRUCTIONS
+    from builders.release import DIVERSE_FILE_ORDER, py_rng
 
     unknown = set(examples) - set(BASE_SPLITS)
     if unknown:
         raise ValueError(f"{task}: unknown split(s) {sorted(unknown)}; expected {BASE_SPLITS}")
     seen, unseen = INSTRUCTIONS[task].seen, INSTRUCTIONS[task].unseen
-    rng = task_rng(seed, task, "instructions")
+    pool = [(seen[k], f"generated_{k}") for k in range(1, len(seen))] + [(seen[0], "seed")]
+    rng = py_rng(seed)
+    for _ in range(stream_start + 1):  # other tasks' draws, then the unseen instruction's
+        rng.randrange(len(pool))
+    draws = {split: [pool[rng.randrange(len(pool))] for _ in examples.get(split, ())]
+             for split in (*DIVERSE_FILE_ORDER, "test_ood")}
     train_ids = [record_id(task, "train", i) for i in range(len(examples.get("train", ())))]
     out: dict[str, list[dict]] = {}
     for split in BASE_SPLITS:
@@ -115,14 +137,12 @@ def finalize(
             continue
         records = []
         for i, ex in enumerate(examples[split]):
-            k = rng.randrange(len(seen))
             if split == "train":
                 shot = train_ids[(i + 1) % len(train_ids)] if len(train_ids) > 1 else ""
             else:
                 shot = train_ids[i % len(train_ids)] if train_ids else ""
-            records.append(
-                _record(task, split, i, seen[k], "seed" if k == 0 else f"generated_{k}", ex, shot)
-            )
+            instruction, kind = draws[split][i]
+            records.append(_record(task, split, i, instruction, kind, ex, shot))
         out[split] = records
         if split in UNSEEN_OF:
             u = UNSEEN_OF[split]
@@ -225,8 +245,12 @@ class BuildConfig:
     sizes: str | int = "paper"
     categories: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: Extra fraction the task modules sample beyond each target (set by the
-    #: pipeline, which trims back to :meth:`target` after overlap removal).
+    #: Apply our fixes of the release's known defects (evaluation records
+    #: that repeat a training record's text, duplicates inside a split are
+    #: removed).  Off by default: a build reproduces the release.
+    fix_defects: bool = False
+    #: Extra fraction a task module may sample beyond each target (unused by
+    #: the release's procedures, which take exact sizes).
     oversample: float = field(default=0.0, repr=False)
 
     def __post_init__(self):
@@ -301,6 +325,7 @@ class BuildConfig:
             "sizes": self.sizes,
             "categories": self.categories.get(task, {}),
             "options": self.options.get(task, {}),
+            "fix_defects": self.fix_defects,
         }
 
     @classmethod
@@ -315,7 +340,7 @@ class BuildConfig:
             conf = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
             raise ValueError(f"{path}: not valid JSON ({e})") from None
-        known = {"seed", "sizes", "categories", "options", "sources", "out", "description"}
+        known = {"seed", "sizes", "categories", "options", "sources", "out", "description", "fix_defects"}
         unknown = set(conf) - known
         if unknown:
             raise ValueError(f"{path}: unknown key(s) {sorted(unknown)}; expected {sorted(known)}")
@@ -362,6 +387,12 @@ class TaskReport:
     splits: dict[str, int] = field(default_factory=dict)
     breakdowns: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: Steps of this build that differ from the release's processing, and why.
+    release_differences: list[str] = field(default_factory=list)
+    #: The release's known defects in this build: ``fixed`` (whether
+    #: ``fix_defects`` removed them) and, per evaluation split, how many
+    #: records repeat the text (input and options) of a training record.
+    release_defects: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float = 0.0
     peak_rss_mb: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -382,6 +413,11 @@ class TaskReport:
     def note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)
+
+    def differs(self, text: str) -> None:
+        """Record a step that differs from the release's processing (and why)."""
+        if text not in self.release_differences:
+            self.release_differences.append(text)
 
     def tally_splits(
         self,

@@ -7,13 +7,14 @@ For every requested task the pipeline
 2. skips the task when ``BUILD/<TASK>/.done.json`` records a build with the
    same fingerprint (config, source files' sizes and times, builder code), so
    an interrupted or repeated build resumes where it stopped;
-3. otherwise calls ``builders.tasks.<task>.build(cfg, report)`` with a
-   margin beyond each split's target size, removes duplicates and evaluation
-   samples that also occur in training (Section 3.3 (1)), trims every split
-   to its target (:func:`sample_to_targets`; rows left out are counted under
-   ``skipped``), attaches
-   instructions, ids and one-shot ids (:func:`builders.core.finalize`), writes
-   each split atomically, and finally the done-marker.
+3. otherwise calls ``builders.tasks.<task>.build(cfg, report)``, which
+   follows the official release's procedure (``RELEASED_FORMAT.md``) and
+   returns every split in the release's order and size; counts the release's
+   known defects (evaluation records repeating training records) and, only
+   with ``fix_defects``, removes them (:func:`sample_to_targets`); attaches
+   instructions as the release drew them, ids and one-shot ids
+   (:func:`builders.core.finalize`), writes each split atomically, and
+   finally the done-marker.
 
 The task's report records, per written split, its size (``splits``), the
 distribution of ``output`` (``labels``) and, under ``breakdowns``, the
@@ -31,17 +32,15 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import importlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from builders import progress
 from builders.core import (
-    NOT_SAMPLED,
     BuildConfig,
     Example,
     MissingSourceError,
@@ -49,8 +48,8 @@ from builders.core import (
     TaskReport,
     finalize,
     find_source,
-    interleave,
     label_counts,
+    overlap_key,
     peak_rss_mb,
     read_jsonl,
     remove_overlap,
@@ -186,68 +185,45 @@ def is_done(task: str, cfg: BuildConfig, fp: str) -> dict | None:
     return info.get("report")
 
 
-#: Oversampling margins tried in turn until overlap removal leaves every split at its target.
-MARGINS = (0.25, 1.0, 4.0)
+def overlap_counts(splits: Mapping[str, Sequence[Example]]) -> dict[str, int]:
+    """Per evaluation split, how many examples repeat the text of a training example.
+
+    The text is the input and options (:func:`builders.core.overlap_key`).
+    The release keeps such repeats (e.g. duplicate SA reviews), so a model
+    trained on its train split has seen part of its test split.
+
+    >>> overlap_counts({"train": [Example("a", "x")], "test": [Example("a", "y"), Example("b", "y")]})
+    {'test': 1}
+    """
+    train = {overlap_key(ex) for ex in splits.get("train", ())}
+    return {s: sum(overlap_key(ex) in train for ex in exs) for s, exs in splits.items() if s != "train"}
 
 
 def sample_to_targets(module, task: str, cfg: BuildConfig, *, show_progress: bool = False):
-    """Run ``module.build``, remove overlaps, and trim every split to ``cfg.target(split)``.
+    """Run ``module.build``; with ``cfg.fix_defects``, remove the release's repeats.
 
-    The module samples ``cfg.size(split)`` examples, a margin beyond the
-    target (:data:`MARGINS`), because :func:`~builders.core.remove_overlap`
-    removes some afterwards; a split that still ends short although the
-    module filled its quota (so more data exists) is rebuilt with the next,
-    larger margin.  Trimming keeps the first ``target`` examples in the
-    module's (seeded) order, so the build stays deterministic; the examples
-    cut off are counted as skipped "not sampled (over target size)".
-    A module with ``USES_ALL_DATA = True`` (PM) is not trimmed; a module's
-    ``rows_of(example)`` (QPR) says how many source rows an example stands
-    for in the report's counts (default 1).
+    The task module follows the release's procedure, sizes and order
+    included.  The report's ``release_defects`` counts, per evaluation
+    split, the records whose text repeats a training record's, as the module
+    made them; with ``cfg.fix_defects`` such records and duplicates inside a
+    split are then removed (:func:`~builders.core.remove_overlap`, counted
+    under ``dropped``) and the splits are left short rather than refilled.
+    A module's ``rows_of(example)`` (QPR) says how many source rows an
+    example stands for in the report's counts (default 1).
 
     Returns ``(splits, report)``.
     """
-    sized = not getattr(module, "USES_ALL_DATA", False)
     rows = getattr(module, "rows_of", lambda ex: 1)
-    for i, margin in enumerate(MARGINS if sized else (0.0,)):
-        mcfg = dataclasses.replace(cfg, oversample=margin)
-        report = TaskReport(task)
-        with progress.session(task, enabled=show_progress):
-            sampled = module.build(mcfg, report)
-        examples = remove_overlap(sampled, report, rows=rows)
-        short = [
-            s for s, exs in examples.items()
-            if cfg.target(s) is not None and len(exs) < cfg.target(s) and len(sampled[s]) >= mcfg.size(s)
-        ]
-        if not short or not sized or i == len(MARGINS) - 1:
-            break
-    if sized:
-        balanced = getattr(module, "BALANCE_CATEGORIES", False)
-        for split, exs in examples.items():
-            n = cfg.target(split)
-            if n is not None and len(exs) > n:
-                kept = trim(exs, n, balanced=balanced)
-                report.skip(NOT_SAMPLED, sum(map(rows, exs)) - sum(map(rows, kept)))
-                examples[split] = kept
+    report = TaskReport(task)
+    with progress.session(task, enabled=show_progress):
+        examples = module.build(cfg, report)
+    report.release_defects = {"fixed": cfg.fix_defects, "eval_repeats_train": overlap_counts(examples)}
+    if cfg.fix_defects:
+        examples = remove_overlap(examples, report, rows=rows)
+        report.differs("fix_defects: evaluation records that repeat a training record, and duplicates "
+                       "inside a split, are removed (the release keeps them)")
     report.rows_used = sum(rows(ex) for exs in examples.values() for ex in exs)
     return examples, report
-
-
-def trim(examples: Sequence[Example], n: int, *, balanced: bool = False) -> list[Example]:
-    """The first ``n`` examples; with ``balanced``, the categories combined 1:1 as far as each has examples.
-
-    Order is kept, so trimming a seeded random order is a seeded random sample.
-
-    >>> exs = [Example(str(i), "", category=c) for i, c in enumerate("aaaab")]
-    >>> [ex.input for ex in trim(exs, 2)], [ex.input for ex in trim(exs, 2, balanced=True)]
-    (['0', '1'], ['0', '4'])
-    """
-    if not balanced:
-        return list(examples[:n])
-    groups: dict[str, list[int]] = {}
-    for i, ex in enumerate(examples):
-        groups.setdefault(ex.category, []).append(i)
-    keep = set(interleave(list(groups.values()), n))
-    return [ex for i, ex in enumerate(examples) if i in keep]
 
 
 def build_task(task: str, cfg: BuildConfig, *, log: Callable[[str], None] = print, show_progress: bool = False) -> dict:
@@ -260,12 +236,13 @@ def build_task(task: str, cfg: BuildConfig, *, log: Callable[[str], None] = prin
     rss_reset = reset_peak_rss()
     t0 = time.perf_counter()
     examples, report = sample_to_targets(module, task, cfg, show_progress=show_progress)
+    stream_start = getattr(module, "instruction_stream_start", lambda cfg: 0)(cfg)
     if not rss_reset:
         report.note("peak_rss_mb is the building process's peak so far (it could not be reset per task)")
     # The module's own breakdowns (report.tally_splits(..., by=...)) are recounted on
     # what is written, next to the label distribution and split sizes set below.
     report.recount_breakdowns(examples)
-    records = finalize(task, examples, seed=cfg.seed)
+    records = finalize(task, examples, seed=cfg.seed, stream_start=stream_start)
     task_dir = Path(cfg.out) / task
     (task_dir / MARKER).unlink(missing_ok=True)
     categories = report.breakdowns.setdefault("category", {})
