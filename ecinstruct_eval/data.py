@@ -8,10 +8,16 @@ the ``location`` argument or the ``ECINSTRUCT_DATA`` environment variable.
 :func:`read_predictions` reads model outputs (JSONL lines ``{"id": ...,
 "prediction": ...}``, a JSON list or object) or normalises in-memory ones
 into the same list of ``{"id", "prediction"}`` dicts.
+
+The small readers :func:`read_json_text`, :func:`read_py_list` and
+:func:`record_options` decode the release's structured strings (JSON text
+inputs, with the bare ``NaN`` of PM; SR's Python list text; an ``options``
+column kept as text) without ever raising.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -24,7 +30,88 @@ from ecinstruct_eval.tasks import get_task
 DATA_ENV = "ECINSTRUCT_DATA"
 
 __all__ = ["DATA_ENV", "DataNotFoundError", "iter_jsonl", "load_split", "read_jsonl",
-           "read_predictions", "resolve_location", "select_predictions"]
+           "read_predictions", "resolve_location", "select_predictions", "read_json_text",
+           "read_py_list", "record_options"]
+
+
+#: Longest structured text the readers below decode; longer texts are left as text.
+MAX_STRUCTURED_CHARS = 1_000_000
+
+
+def read_json_text(text: Any) -> Any:
+    """The value of a JSON text as the release writes it (``json.dumps``), else ``None``.
+
+    Accepts the bare ``NaN`` token PM inputs carry (a missing description);
+    anything that is not a string, longer than :data:`MAX_STRUCTURED_CHARS`
+    or not JSON gives ``None``.
+
+    Examples
+    --------
+    >>> read_json_text('{"product 1": {"title": "x", "description": NaN}}')
+    {'product 1': {'title': 'x', 'description': nan}}
+    >>> read_json_text("Great product.") is None
+    True
+    """
+    if not isinstance(text, str) or len(text) > MAX_STRUCTURED_CHARS:
+        return None
+    head = text.lstrip()[:1]
+    if head not in ("{", "[", '"'):
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def read_py_list(text: Any) -> list[str] | None:
+    """The strings of a Python ``str(list)`` text (SR's input and options), else ``None``.
+
+    Read with :func:`ast.literal_eval`, so nothing is executed; texts longer
+    than :data:`MAX_STRUCTURED_CHARS`, unreadable ones and lists holding
+    anything but strings give ``None``.
+
+    Examples
+    --------
+    >>> read_py_list(str(["1st: usb cable", "2nd: kid's lamp"]))
+    ['1st: usb cable', "2nd: kid's lamp"]
+    >>> read_py_list("__import__('os')") is None
+    True
+    """
+    if not isinstance(text, str) or len(text) > MAX_STRUCTURED_CHARS or \
+            not text.lstrip().startswith("["):
+        return None
+    try:
+        value = ast.literal_eval(text.strip())
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
+def record_options(record: Mapping) -> list[str]:
+    """A record's ``options`` as a list of strings.
+
+    Canonical records hold a list; the release's own table holds the options
+    as text (a JSON array, or a Python list for SR), which is decoded.
+    Anything else is no options (``[]``).
+
+    Examples
+    --------
+    >>> record_options({"options": '["A: very positive", "B: positive"]'})
+    ['A: very positive', 'B: positive']
+    >>> record_options({"options": "['A: lamp', 'B: cable']"}), record_options({})
+    (['A: lamp', 'B: cable'], [])
+    """
+    opts = record.get("options")
+    if not opts:
+        return []
+    if isinstance(opts, str):
+        value = read_json_text(opts)
+        if not isinstance(value, list):
+            value = read_py_list(opts)
+        return [str(v) for v in value] if isinstance(value, list) else []
+    return [str(o) for o in opts]
 
 
 class DataNotFoundError(FileNotFoundError):

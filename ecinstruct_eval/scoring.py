@@ -10,23 +10,24 @@ cheaply: what bootstrap confidence intervals and paired tests need.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from ecinstruct_eval.data import load_split, read_predictions, select_predictions
+from ecinstruct_eval.data import load_split, read_predictions, record_options, select_predictions
 from ecinstruct_eval.metrics import classification, extraction, released
 from ecinstruct_eval.metrics.ranking import ESCI_GRADES, query_ndcg
-from ecinstruct_eval.parsing import parse
+from ecinstruct_eval.parsing import parse, split_options
 from ecinstruct_eval.tasks import LETTERS, TaskSpec, get_task
 
 COMPAT_MODES = ("paper", "released")
 FAILED_MODES = ("wrong", "exclude")
 OOD_SPLITS = ("test_ood", "test_ood_unseen")
 
-__all__ = ["ItemResult", "ScoreResult", "score"]
+__all__ = ["ItemResult", "ScoreResult", "gold_answer", "score"]
 
 
 class ItemResult(NamedTuple):
@@ -256,105 +257,159 @@ def _where(i: int, ref: Mapping) -> str:
     return f"reference {i}" + ("" if rid is None else f" (id {rid!r})")
 
 
-def _gold_problem(spec: TaskSpec, ref: Mapping) -> str | list | None:
-    """What is wrong with one reference's gold answer (a string), else ``None``.
+#: A gold output that opens with its option letter, as the release writes SA/MPC outputs.
+_LEADING_LETTER = re.compile(r"^([A-Z])\s*:")
 
-    For AVE a good gold is returned parsed (a list of triple dicts), so that it
-    is read once.
+
+def _gold_option_letter(spec: TaskSpec, ref: Mapping, out: str) -> str | None:
+    """The option letter a gold output names: one of the options' texts, ``"X: ..."`` or ``"X"``."""
+    text = out.strip()
+    lettered = record_options(ref) or spec.lettered_options()
+    for letter, (opt, body) in zip(LETTERS, zip(lettered, split_options(lettered).values())):
+        if text == opt.strip() or text == body:
+            return letter
+    m = _LEADING_LETTER.match(text)
+    if m:
+        return m.group(1)
+    return text.upper() if len(text) == 1 and text.isalpha() and text.isascii() else None
+
+
+def _gold_ranking(out: str, n: int) -> list[str] | None:
+    """The letters of a gold ranking, ``"B,A,C"`` (release) or ``"B, A, C"`` (older builds)."""
+    letters = [piece.strip() for piece in out.split(",")]
+    valid = LETTERS[:n]
+    if not all(len(x) == 1 and x in valid for x in letters) or len(set(letters)) != len(letters):
+        return None
+    return letters
+
+
+def gold_answer(task: str | TaskSpec, ref: Mapping) -> Any:
+    """The gold answer of one reference record, in the form :func:`parse` returns answers.
+
+    This is the one place where gold outputs are read.  What the output may
+    look like follows the task registry (:attr:`TaskSpec.kind`, the options):
+    the official release's forms (``"A: very positive"``, ``"B,A,C"``, an AVE
+    JSON list) and the older ones (``"A"``, ``"B, A, C"``).
+
+    Parameters
+    ----------
+    task : str or TaskSpec
+    ref : mapping
+        A record with ``output`` (QPR: also ``relevance``; option tasks: its
+        ``options`` when they are not the task's fixed ones; AVE: ``attributes``
+        is used when present).
+
+    Returns
+    -------
+    str, list
+        ``"yes"``/``"no"``; the option letter (PRP, SA, SR, MPC: the option
+        whose text the output is, or its leading ``"X:"``, or a bare letter);
+        the ranked letters (QPR); the gold triples as dicts (AVE); the answer
+        text (AG).
+
+    Raises
+    ------
+    ValueError
+        Saying what is wrong with the gold (not where: :func:`score` adds that).
+
+    Examples
+    --------
+    >>> gold_answer("SA", {"output": "A: very positive"}), gold_answer("SA", {"output": "B"})
+    ('A', 'B')
+    >>> gold_answer("QPR", {"output": "B,A,C", "relevance": ["S", "E", "I"]})
+    ['B', 'A', 'C']
     """
+    spec = get_task(task)
     out = ref["output"]
     if not isinstance(out, str):
-        return f"'output' must be a string, got {type(out).__name__}"
+        raise ValueError(f"'output' must be a string, got {type(out).__name__}")
     kind = spec.kind
     if kind == "binary":
-        if out.strip().lower() not in ("yes", "no"):
-            return f"gold output must be 'yes' or 'no', got {out!r}"
-    elif kind in ("multiclass", "pick"):
-        letter = _gold_letter(ref)
-        opts = ref.get("options") or ()
+        answer = out.strip().lower()
+        if answer not in ("yes", "no"):
+            raise ValueError(f"gold output must be 'yes' or 'no', got {out!r}")
+        return answer
+    if kind in ("multiclass", "pick"):
+        letter = _gold_option_letter(spec, ref, out)
+        opts = record_options(ref)
         if letter not in spec.labels or (opts and LETTERS.index(letter) >= len(opts)):
             n = len(opts) if opts else len(spec.labels)
-            return f"gold output {out!r} is not one of the {n} option letters"
-    elif kind == "ranking":
+            raise ValueError(f"gold output {out!r} is not one of the {n} option letters")
+        return letter
+    if kind == "ranking":
         rel = ref.get("relevance")
         if not rel or isinstance(rel, str):
-            return ("no 'relevance' (the ESCI grade of every option); pass the dataset "
-                    "records, not gold strings")
+            raise ValueError("no 'relevance' (the ESCI grade of every option); pass the dataset "
+                             "records, not gold strings")
         bad = [g for g in rel if not (g in ESCI_GRADES or (
             isinstance(g, (int, float)) and not isinstance(g, bool) and 0 <= g < float("inf")))]
         if bad:
-            return (f"relevance grades must be one of {'/'.join(ESCI_GRADES)} (or non-negative "
-                    f"numbers), got {bad[0]!r}")
-        opts = ref.get("options") or ()
+            raise ValueError(f"relevance grades must be one of {'/'.join(ESCI_GRADES)} (or "
+                             f"non-negative numbers), got {bad[0]!r}")
+        opts = record_options(ref)
         if opts and len(opts) != len(rel):
-            return f"{len(rel)} relevance grades for {len(opts)} options"
-    elif kind == "extraction":
+            raise ValueError(f"{len(rel)} relevance grades for {len(opts)} options")
+        ranking = _gold_ranking(out, len(rel))
+        if ranking is None:
+            raise ValueError(f"gold output {out!r} is not a ranking of the {len(rel)} option "
+                             "letters (e.g. 'B,A,C')")
+        return ranking
+    if kind == "extraction":
         attrs = ref.get("attributes")
         gold = attrs if isinstance(attrs, list) and attrs else out
         if isinstance(gold, str):
             try:
                 gold = json.loads(gold)
             except (json.JSONDecodeError, RecursionError):
-                return f"gold output is not a JSON list of attribute triples: {out[:60]!r}"
+                raise ValueError(f"gold output is not a JSON list of attribute triples: "
+                                 f"{out[:60]!r}") from None
         if isinstance(gold, Mapping):
             gold = [gold]
         if not isinstance(gold, list) or not all(
                 isinstance(t, Mapping) and "attribute" in t and "value" in t for t in gold):
-            return ("gold must be a list of {\"attribute\", \"value\", \"source\"} objects, got "
-                    f"{str(gold)[:60]!r}")
+            raise ValueError("gold must be a list of {\"attribute\", \"value\", \"source\"} "
+                             f"objects, got {str(gold)[:60]!r}")
         return gold
-    return None
+    return out
 
 
-def _check_references(spec: TaskSpec, refs: Sequence[Mapping]) -> list | None:
-    """The one input check of the gold side: raise on the first bad reference.
-
-    Returns
-    -------
-    list or None
-        For AVE, every reference's gold triples as parsed dicts; else ``None``.
+def _check_references(spec: TaskSpec, refs: Sequence[Mapping]) -> list:
+    """The one input check of the gold side: every reference's :func:`gold_answer`.
 
     Raises
     ------
     ValueError
-        Naming the reference's index and id and what is wrong with it.
+        Naming the first bad reference's index and id and what is wrong with it.
     """
-    parsed = []
+    golds = []
     for i, ref in enumerate(refs):
-        problem = _gold_problem(spec, ref)
-        if isinstance(problem, str):
-            raise ValueError(f"{spec.code} {_where(i, ref)}: {problem}")
-        parsed.append(problem)
-    return parsed if spec.kind == "extraction" else None
+        try:
+            golds.append(gold_answer(spec, ref))
+        except ValueError as e:
+            raise ValueError(f"{spec.code} {_where(i, ref)}: {e}") from None
+    return golds
 
 
 # --------------------------------------------------------------------------- families
 
 
-def _gold_letter(ref: Mapping) -> str:
-    return str(ref["output"]).strip()[:1].upper()
-
-
 def _options(ref: Mapping) -> list[str] | None:
-    opts = ref.get("options")
-    return list(opts) if opts else None
+    return record_options(ref) or None
 
 
 def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if len(values) else 0.0
 
 
-def _classification(spec, preds, refs, compat, failed):
+def _classification(spec, preds, refs, compat, failed, gold):
     if spec.kind == "binary":
         labels = ["no", "yes"]
-        gold = [str(r["output"]).strip().lower() for r in refs]
         if compat == "released":
             parsed = [released.parse_yes_no(p) for p in preds]
         else:
             parsed = [parse(p, spec) for p in preds]
     else:
         labels = list(spec.labels)
-        gold = [_gold_letter(r) for r in refs]
         if compat == "released":
             labels = list(released.OPTION_LETTERS) if spec.kind == "multiclass" else labels
             fn = released.parse_option if spec.kind == "multiclass" else released.parse_sr
@@ -393,9 +448,8 @@ def _classification(spec, preds, refs, compat, failed):
     return columns, agg, parsed, gold, scores
 
 
-def _ranking(spec, preds, refs, compat, failed):
+def _ranking(spec, preds, refs, compat, failed, gold):
     rels = [list(r["relevance"]) for r in refs]  # checked by _check_references
-    gold = [str(r["output"]) for r in refs]
     if compat == "released":
         pairs = [released.qpr_item(p, rel) for p, rel in zip(preds, rels)]
         values = np.array([v for v, _ in pairs], dtype=float)
@@ -438,7 +492,7 @@ def _extraction(spec, preds, refs, compat, failed, split, golds):
         parsed = [released._load_list(p) for p in preds]
         scores = np.where(arr[:, 1] > 0, arr[:, 0] / np.maximum(arr[:, 1], 1), 0.0)
         return columns, agg, parsed, gold_out, scores
-    gold = [extraction.gold_triples(g) for g in golds]  # parsed by _check_references
+    gold = [extraction.gold_triples(g) for g in golds]  # read by gold_answer
     parsed = [parse(p, spec) for p in preds]
     counts = [extraction.ave_counts(g, p) for g, p in zip(gold, parsed)]
     columns = {k: np.array([c[k] for c in counts], dtype=np.int64)
@@ -461,10 +515,9 @@ _AG_OPTIONS = {"bertscore_model", "bertscore_layers", "rescale_with_baseline", "
                "batch_size", "device", "bleurt"}
 
 
-def _generation(spec, preds, refs, compat, failed, options):
+def _generation(spec, preds, refs, compat, failed, options, gold):
     from ecinstruct_eval.metrics import generation
 
-    gold = [str(r["output"]) for r in refs]
     parsed = [parse(p, spec) for p in preds]
     fail = np.array([p is None for p in parsed], dtype=bool)
     # A failed (empty) answer is scored as the empty string: 0 BERTScore, the
@@ -588,15 +641,16 @@ def score(predictions: Any, task: str | TaskSpec, references: Any = None, *,
 
     settings: dict[str, Any] = {"compat": compat, "failed": failed}
     if spec.kind in ("multiclass", "binary", "pick"):
-        columns, agg, parsed, gold, scores = _classification(spec, preds, refs, compat, failed)
+        columns, agg, parsed, gold, scores = _classification(spec, preds, refs, compat, failed,
+                                                             golds)
     elif spec.kind == "ranking":
-        columns, agg, parsed, gold, scores = _ranking(spec, preds, refs, compat, failed)
+        columns, agg, parsed, gold, scores = _ranking(spec, preds, refs, compat, failed, golds)
     elif spec.kind == "extraction":
         columns, agg, parsed, gold, scores = _extraction(spec, preds, refs, compat, failed, split,
                                                              golds)
     else:
         columns, agg, parsed, gold, scores, extra = _generation(
-            spec, preds, refs, compat, failed, metric_options)
+            spec, preds, refs, compat, failed, metric_options, golds)
         settings.update(extra)
 
     def items() -> tuple[ItemResult, ...]:

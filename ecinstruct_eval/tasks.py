@@ -8,7 +8,7 @@ codes.  Unknown codes raise a ``KeyError`` that suggests the closest code.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -51,6 +51,13 @@ class TaskSpec:
         The OOD source, or ``""``.
     group : str
         The paper's task family.
+    output_form : str
+        How the official release writes the gold ``output`` (RELEASED_FORMAT.md
+        §0), and so how models tuned on it answer: ``"letter"`` (PRP, SR:
+        ``"B"``), ``"option"`` (SA, MPC: the full option text, ``"A: very
+        positive"``), ``"yes/no"`` (PM, PSI, AP), ``"letters"`` (QPR: letters
+        joined by ``","`` without spaces, ``"B,A,C"``), ``"json"`` (AVE: a
+        JSON list of ``{"attribute", "value", "source"}``) or ``"text"`` (AG).
     """
 
     code: str
@@ -64,6 +71,7 @@ class TaskSpec:
     ind_source: str
     ood_source: str
     group: str
+    output_form: str
 
     @property
     def splits(self) -> tuple[str, ...]:
@@ -83,6 +91,22 @@ class TaskSpec:
         """The fixed options as the prompts show them, e.g. ``"A: very positive"``."""
         return [f"{LETTERS[i]}: {text}" for i, text in enumerate(self.options)]
 
+    def format_answer(self, answer: str | Sequence[str]) -> str:
+        """An answer (option letter, letters of a ranking, ``"yes"``/``"no"``) in :attr:`output_form`.
+
+        Examples
+        --------
+        >>> TASKS["SA"].format_answer("B"), TASKS["SR"].format_answer("B")
+        ('B: positive', 'B')
+        >>> TASKS["QPR"].format_answer(["B", "A", "C"])
+        'B,A,C'
+        """
+        if self.output_form == "letters":
+            return ",".join(answer)
+        if self.output_form == "option":
+            return self.lettered_options()[LETTERS.index(answer)]
+        return str(answer)
+
 
 _BINARY = ("yes", "no")
 
@@ -99,6 +123,7 @@ _SPECS = (
         ind_source="MAVE on Amazon Review 2018",
         ood_source="7 held-out attributes",
         group="product understanding",
+        output_form="json",
     ),
     TaskSpec(
         code="PRP",
@@ -106,7 +131,8 @@ _SPECS = (
         kind="multiclass",
         # Option A's wording differs within the paper: A.1.2's example says "Users who view
         # product 1 may also buy product 2", the case study (J.3) "who buy ... may also buy".
-        # The relation is also_buy, so J.3's wording is used.
+        # The relation is also_buy, so J.3's wording is used; it is also the official release's
+        # (RELEASED_FORMAT.md §3).
         options=(
             "Users who buy product 1 may also buy product 2.",
             "Users who view product 1 may also view product 2.",
@@ -119,6 +145,7 @@ _SPECS = (
         ind_source="Amazon Review 2018 metadata: Electronics, Home and Kitchen, Sports and Outdoors",
         ood_source="Amazon Review 2018 metadata: Tools and Home Improvement",
         group="product understanding",
+        output_form="letter",
     ),
     TaskSpec(
         code="PM",
@@ -132,6 +159,7 @@ _SPECS = (
         ind_source="Amazon-Google Products (Leipzig)",
         ood_source="",
         group="product understanding",
+        output_form="yes/no",
     ),
     TaskSpec(
         code="SA",
@@ -145,6 +173,7 @@ _SPECS = (
         ind_source="Amazon Review 2018 reviews: Electronics, Home and Kitchen, Sports and Outdoors",
         ood_source="Amazon Review 2018 reviews: Tools and Home Improvement",
         group="user understanding",
+        output_form="option",
     ),
     TaskSpec(
         code="SR",
@@ -158,6 +187,7 @@ _SPECS = (
         ind_source="Amazon Review 2018 (+2014 metadata): Electronics, Home and Kitchen, Sports and Outdoors",
         ood_source="Amazon Review 2018 (+2014 metadata): Tools and Home Improvement",
         group="user understanding",
+        output_form="letter",
     ),
     TaskSpec(
         code="MPC",
@@ -178,6 +208,7 @@ _SPECS = (
         ind_source="Shopping Queries Dataset (ESCI), US locale",
         ood_source="",
         group="query product matching",
+        output_form="option",
     ),
     TaskSpec(
         code="PSI",
@@ -191,6 +222,7 @@ _SPECS = (
         ind_source="Shopping Queries Dataset (ESCI), US locale",
         ood_source="",
         group="query product matching",
+        output_form="yes/no",
     ),
     TaskSpec(
         code="QPR",
@@ -204,6 +236,7 @@ _SPECS = (
         ind_source="Shopping Queries Dataset (ESCI), US locale",
         ood_source="",
         group="query product matching",
+        output_form="letters",
     ),
     TaskSpec(
         code="AP",
@@ -217,6 +250,7 @@ _SPECS = (
         ind_source="AmazonQA: Sports and Outdoors, Tools and Home Improvement",
         ood_source="AmazonQA: Cell Phones and Accessories",
         group="product question answering",
+        output_form="yes/no",
     ),
     TaskSpec(
         code="AG",
@@ -230,6 +264,7 @@ _SPECS = (
         ind_source="AmazonQA: Electronics, Home and Kitchen",
         ood_source="AmazonQA: Cell Phones and Accessories",
         group="product question answering",
+        output_form="text",
     ),
 )
 

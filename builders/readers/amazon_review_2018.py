@@ -23,13 +23,14 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Callable, Container, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from builders.core import TaskReport, iter_json_lines
+from builders.core import TaskReport, iter_json_lines, open_binary
 
 _DP = re.compile(r"/dp/([A-Z0-9]{10})")
 
@@ -126,6 +127,52 @@ def iter_reviews(path: Path, report: TaskReport | None = None, *, limit: int | N
         n += 1
         if limit is not None and n >= limit:
             return
+
+
+def iter_review_objects(path: Path, report: TaskReport | None = None, *, max_lines: int | None = None) -> Iterator[dict]:
+    """Stream the JSON objects of the first ``max_lines`` lines of a review file, unvalidated.
+
+    The release's SA reads a review file's first 200,000 lines, whatever they
+    hold (RELEASED_FORMAT.md §5); the caller applies its own filter.  Blank
+    lines count as lines but yield nothing; lines that are not valid UTF-8 or
+    JSON are counted in ``report.dropped`` as in :func:`~builders.core.iter_json_lines`
+    and parsed rows in ``report.rows_read``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "Cat_5.json"
+    >>> _ = p.write_text('{"overall": 5.0}\\n{"overall": 4.0}\\n{"overall": 3.0}\\n')
+    >>> [o["overall"] for o in iter_review_objects(p, max_lines=2)]
+    [5.0, 4.0]
+    """
+    label = Path(path).name
+    n = bad = undecodable = 0
+    try:
+        with open_binary(path) as f:
+            for raw in itertools.islice(f, max_lines):
+                if not raw or raw.isspace():
+                    continue
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    undecodable += 1
+                    continue
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    bad += 1
+                    continue
+                n += 1
+                yield obj
+    finally:
+        if report is not None:
+            if n:
+                report.read(label, n)
+            if bad:
+                report.drop(f"{label}: malformed line", bad)
+            if undecodable:
+                report.drop(f"{label}: bad encoding", undecodable)
 
 
 def _review(obj) -> Interaction | None:

@@ -27,8 +27,8 @@ Examples
 ...     print("{not json", file=f)
 >>> r = TaskReport("AP")
 >>> recs = list(iter_records(path, r))
->>> recs[0].category, recs[0].answers[0].helpful_votes
-('Electronics', 3)
+>>> recs[0].category, recs[0].answers[0]
+('Electronics', Answer(text='Yes, it does.', helpful_votes=3, total_votes=4))
 >>> r.rows_read, r.dropped
 ({'train-qar.jsonl': 2}, {'amazonqa: bad JSON': 1})
 """
@@ -52,8 +52,11 @@ _FILE = re.compile(r".*\.jsonl(\.gz|\.bz2|\.xz)?$")
 
 @dataclass(frozen=True)
 class Answer:
+    """One answer: its text as in the file and its ``helpful`` pair ``[votes, total votes]``."""
+
     text: str
     helpful_votes: int
+    total_votes: int
 
 
 @dataclass(frozen=True)
@@ -94,14 +97,26 @@ def find_files(folder: Path) -> list[tuple[str | None, Path]]:
     return out
 
 
-def _helpful_votes(value) -> int:
-    # original format: [helpful votes, total votes]; tolerate a bare number
-    if isinstance(value, (list, tuple)):
-        value = value[0] if value else 0
+def _int(value) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
         return 0
+
+
+def _helpful(value) -> tuple[int, int]:
+    """``(helpful votes, total votes)`` of an answer's ``helpful`` field.
+
+    The original format is ``[helpful votes, total votes]``; a bare number
+    counts as both (its total is not known).
+
+    >>> _helpful([3, 4]), _helpful(2), _helpful(None), _helpful([1])
+    ((3, 4), (2, 2), (0, 0), (1, 0))
+    """
+    if isinstance(value, (list, tuple)):
+        return (_int(value[0]) if value else 0), (_int(value[1]) if len(value) > 1 else 0)
+    n = _int(value)
+    return n, n
 
 
 def _answerable(value) -> bool | None:
@@ -125,7 +140,7 @@ def parse(obj, index: int = 0) -> QARecord | None:
     answers = []
     for a in obj.get("answers") or []:
         if isinstance(a, dict) and isinstance(a.get("answerText"), str):
-            answers.append(Answer(a["answerText"], _helpful_votes(a.get("helpful"))))
+            answers.append(Answer(a["answerText"], *_helpful(a.get("helpful"))))
     return QARecord(
         qid=str(obj.get("qid", index)),
         asin=str(obj["asin"]),

@@ -1,7 +1,7 @@
 """Reader for the Leipzig "Amazon-GoogleProducts" entity-resolution benchmark.
 
-Three CSV files, latin-1 encoded with CRLF line ends, as distributed by the
-Database Group of Leipzig University (Köpcke et al., 2010):
+Three CSV files with CRLF line ends, as distributed by the Database Group of
+Leipzig University (Köpcke et al., 2010):
 
 ``Amazon.csv``
     ``"id","title","description","manufacturer","price"``
@@ -10,17 +10,24 @@ Database Group of Leipzig University (Köpcke et al., 2010):
 ``Amzon_GoogleProducts_perfectMapping.csv`` (the original's spelling)
     ``"idAmazon","idGoogleBase"``
 
-Empty fields stay empty strings (the task module decides how to show them).
-Rows with the wrong number of fields or no id are skipped and counted in the
-report, as are repeated ids (the first one wins).
+The catalogues are not valid UTF-8: most non-ASCII characters are single
+Latin-1 bytes (0xAE for ®).  ``encoding="release"`` (the default) decodes
+them as the official ECInstruct release did, as UTF-8 with every maximal
+invalid byte sequence replaced by U+FFFD; ``encoding="latin-1"`` gives the
+correct characters.  Values are kept exactly as in the file (no stripping);
+an empty field is missing (``None``).  Rows with the wrong number of fields
+or no id are skipped and counted in the report.  Catalogue rows are returned
+in file order, repeated ids included: the release's row positions count them.
 
 Examples
 --------
 >>> from builders.core import TaskReport
 >>> report = TaskReport("PM")
->>> amazon = read_catalogue("samples/sources/amazon_google/Amazon.csv", report)  # doctest: +SKIP
->>> amazon["b00027eqmy"].title  # doctest: +SKIP
-'omniweb 5.0'
+>>> amazon = read_catalogue("samples/sources/amazon_google/Amazon.csv", report)
+>>> amazon[0].title, amazon[0].description
+('clickart 950 000 - premier image pack (dvd-rom)', None)
+>>> report.rows_read
+{'Amazon.csv': 1363}
 """
 
 from __future__ import annotations
@@ -36,7 +43,8 @@ GOOGLE_FILE = "GoogleProducts.csv"
 #: The mapping file under its original (misspelled) name; the corrected
 #: spelling is accepted too, since some mirrors rename it.
 MAPPING_FILES = ("Amzon_GoogleProducts_perfectMapping.csv", "Amazon_GoogleProducts_perfectMapping.csv")
-ENCODING = "latin-1"
+#: ``encoding`` names: the release's decoding and the file's real one.
+ENCODINGS = {"release": ("utf-8", "replace"), "latin-1": ("latin-1", "strict")}
 
 _CATALOGUE_HEADERS = {
     "amazon": ("id", "title", "description", "manufacturer", "price"),
@@ -47,13 +55,13 @@ _MAPPING_HEADER = ("idAmazon", "idGoogleBase")
 
 @dataclass(frozen=True)
 class Product:
-    """One catalogue entry; missing fields are ``""``."""
+    """One catalogue row; a missing (empty) field is ``None``."""
 
     id: str
-    title: str
-    description: str
-    manufacturer: str
-    price: str
+    title: str | None
+    description: str | None
+    manufacturer: str | None
+    price: str | None
 
 
 def mapping_path(folder: Path) -> Path:
@@ -65,11 +73,15 @@ def mapping_path(folder: Path) -> Path:
     raise FileNotFoundError(f"Leipzig mapping file not found: expected {folder / MAPPING_FILES[0]}")
 
 
-def _rows(path: Path, header: tuple[str, ...], report: TaskReport, source: str):
+def _rows(path: Path, header: tuple[str, ...], report: TaskReport, source: str, encoding: str = "release"):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Leipzig file not found: expected {path}")
-    with open(path, encoding=ENCODING, newline="") as f:
+    try:
+        codec, errors = ENCODINGS[encoding]
+    except KeyError:
+        raise ValueError(f"encoding must be one of {sorted(ENCODINGS)}, got {encoding!r}") from None
+    with open(path, encoding=codec, errors=errors, newline="") as f:
         reader = csv.reader(f)
         first = next(reader, None)
         if first is None or tuple(h.strip().lstrip("\ufeff") for h in first) != header:
@@ -81,44 +93,39 @@ def _rows(path: Path, header: tuple[str, ...], report: TaskReport, source: str):
             if len(row) != len(header):
                 report.drop(f"{source}: wrong number of fields")
                 continue
-            yield [v.strip() for v in row]
+            yield [v if v != "" else None for v in row]
 
 
-def read_catalogue(path: Path, report: TaskReport, *, platform: str | None = None) -> dict[str, Product]:
-    """Read ``Amazon.csv`` or ``GoogleProducts.csv`` into ``{id: Product}``.
+def read_catalogue(
+    path: Path, report: TaskReport, *, platform: str | None = None, encoding: str = "release"
+) -> list[Product]:
+    """Read ``Amazon.csv`` or ``GoogleProducts.csv`` into its rows, in file order.
 
     ``platform`` (``"amazon"`` or ``"google"``) picks the expected header; by
-    default it is inferred from the file name.
+    default it is inferred from the file name.  ``encoding``: ``"release"``
+    or ``"latin-1"`` (module docstring).
     """
     path = Path(path)
     platform = platform or ("google" if "google" in path.name.lower() else "amazon")
     source = path.name
-    out: dict[str, Product] = {}
+    out: list[Product] = []
     for pid, title, description, manufacturer, price in _rows(
-        path, _CATALOGUE_HEADERS[platform], report, source
+        path, _CATALOGUE_HEADERS[platform], report, source, encoding
     ):
         if not pid:
             report.drop(f"{source}: missing id")
             continue
-        if pid in out:
-            report.drop(f"{source}: repeated id")
-            continue
-        out[pid] = Product(pid, title, description, manufacturer, price)
+        out.append(Product(pid, title, description, manufacturer, price))
     return out
 
 
 def read_mapping(path: Path, report: TaskReport) -> list[tuple[str, str]]:
-    """Read the perfect mapping as ``[(amazon_id, google_id), ...]`` in file order (repeats dropped)."""
+    """Read the perfect mapping as ``[(amazon_id, google_id), ...]`` in file order, repeats kept."""
     path = Path(path)
-    seen: set[tuple[str, str]] = set()
     out = []
     for a, g in _rows(path, _MAPPING_HEADER, report, path.name):
         if not a or not g:
             report.drop(f"{path.name}: missing id")
             continue
-        if (a, g) in seen:
-            report.drop(f"{path.name}: repeated pair")
-            continue
-        seen.add((a, g))
         out.append((a, g))
     return out

@@ -1,58 +1,53 @@
-"""What AP and AG share: reading AmazonQA, splits, categories, rendering and
-category-balanced sampling.
+"""What AP and AG share: the release's AmazonQA splits, category concatenation and rendering.
 
-Splits: the published ``train-`` / ``val-`` / ``test-qar.jsonl`` files give
-train / validation / test.  Records of a file without such a prefix (e.g. a
-single ``qar.jsonl``) are split 8:1:1 by product (seeded hash of the ASIN),
-so one product's questions stay in one split.  When there is no ``test-``
-file (only train and val are on the official S3 bucket), a seeded ninth of
-the training *products* becomes the test split (noted in the report).  The
-OOD category (Cell phones in the paper) is drawn from every split, since it
-never appears in training.
+The release (RELEASED_FORMAT.md §8-§9) reads one AmazonQA file per split,
+``train-qar.jsonl`` / ``val-qar.jsonl`` / ``test-qar.jsonl`` for train /
+validation / test.  Per split it concatenates the rows of each configured
+IND category, category by category in configured order, each in file order;
+the OOD set is the same over the OOD categories of the **test** file only.
+The task then samples (AP) or filters, shuffles and walks (AG) that list.
+Both render the same ``input``: the JSON text (:func:`builders.release.json_text`)
+of ``{"question": questionText, "document": review_snippets}``, texts raw (no
+cleaning, no language filter, no dedup).
 
-Sampling keeps a seeded bottom-k sample per (split, category)
-(:class:`builders.core.BottomK`), so memory stays bounded by the target
-sizes however large the files are and the sample does not depend on file
-order; the IND categories are then combined 1:1 (round robin; a short
-category leaves its share to the others).  Texts are HTML-free and folded to ASCII (which also removes emoji);
-questions must pass :func:`builders.text.is_english`.  Training records whose
-input also occurs in validation or test are dropped.
+Our file layouts beyond the release's, each recorded with ``report.differs``:
+
+* Several files of one split (e.g. ``val-qar.jsonl`` and
+  ``val-fixture_qar.jsonl``) are read in path order, one after the other.
+* A file without a ``train-``/``val-``/``test-`` prefix (the bundled
+  ``qar.jsonl`` and ``fixture_qar.jsonl``): its IND-category rows are split
+  8:1:1 by a seeded hash of the product (ASIN), so one product's questions
+  stay in one split, and all its OOD-category rows count as test rows (the
+  OOD category is never trained on).
+* Train files but no test file (the official S3 bucket serves only train and
+  val): a seeded ninth of the training products is the test split.
+
+Memory stays bounded by the target sizes: a first pass keeps only each
+candidate row's position (and the task's small per-row verdict), the
+release's selection is made on those, and a second pass renders the selected
+rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from builders.core import (
-    NOT_SAMPLED,
-    BottomK,
-    BuildConfig,
-    Example,
-    TaskReport,
-    assign_split,
-    stable_hash,
-    take,
-    task_rng,
-)
+from builders.core import BuildConfig, Example, TaskReport, assign_split, stable_hash
 from builders.readers import amazonqa
-from builders.text import clean_html, is_english, normalise_ws, to_ascii
+from builders.release import json_text
 
 SOURCE = "amazonqa"
 IND_SPLITS = ("train", "validation", "test")
-
-
-def clean(text: str) -> str:
-    return normalise_ws(to_ascii(clean_html(text)))
+#: Skip reason of an OOD-category row outside the test file (the release reads only the test file).
+OOD_UNUSED = "OOD category: outside the test file"
 
 
 def categories(cfg: BuildConfig, code: str, defaults: dict[str, list[str]]) -> tuple[list[str], list[str]]:
     """IND and OOD category names of ``code`` (``cfg.categories`` overrides the paper's)."""
-    given = cfg.categories.get(code, {})
-    ind = list(given.get("ind", defaults["ind"]))
-    ood = list(given.get("ood", defaults["ood"]))
-    both = set(ind) & set(ood)
-    if both:
-        raise ValueError(f"{code}: categories {sorted(both)} are both IND and OOD")
+    ind, ood = cfg.categories_for(code, ind=defaults["ind"], ood=defaults["ood"])
     if not ind:
         raise ValueError(f"{code}: no IND category configured")
     return ind, ood
@@ -68,91 +63,121 @@ def carved_test(asin: str, seed: int) -> bool:
     return stable_hash(seed, "amazonqa-test", asin) % 9 == 0
 
 
-def render(question: str, documents: list[str]) -> str:
-    """Case-study J.9 / J.10 layout: the question, then one line per review."""
-    lines = [f"Question: {question}", "Documents:"]
-    lines += [f"- Document {i}: {d}" for i, d in enumerate(documents, 1)]
-    return "\n".join(lines)
+def render_input(question: str, documents: list[str] | tuple[str, ...]) -> str:
+    """The release's AP/AG ``input``: JSON text of the question and its review snippets.
+
+    >>> print(render_input("Is it 12\\" wide?", ["Yes \\u2013 12 inches.", "Fits."]))
+    {"question": "Is it 12\\" wide?", "document": ["Yes \\u2013 12 inches.", "Fits."]}
+    """
+    return json_text({"question": question, "document": list(documents)})
 
 
-def render_record(rec: amazonqa.QARecord, report: TaskReport) -> str | None:
-    """The input of ``rec``, or ``None`` (drop recorded) when it has no usable question or review."""
-    question = clean(rec.question)
-    docs = [d for d in (clean(r) for r in rec.reviews) if d]
-    if not question or not docs:
-        report.drop("amazonqa: no question or no review")
-        return None
-    if not is_english(question):
-        report.drop("not English")
-        return None
-    return render(question, docs)
+@dataclass(frozen=True)
+class Row:
+    """A candidate row of the first pass: where it is and the task's verdict on it."""
+
+    file: int
+    ordinal: int
+    info: Any = None
 
 
-def build(
+def row_split(file_split: str | None, asin: str, ood_row: bool, carve: bool, seed: int) -> str:
+    """The split a row belongs to under the file-layout rules of the module docstring.
+
+    >>> row_split("validation", "B1", False, False, 1), row_split(None, "B1", True, False, 1)
+    ('validation', 'test')
+    """
+    if file_split is None:
+        return "test" if ood_row else unsplit_split(asin, seed)
+    if file_split == "train" and carve and carved_test(asin, seed):
+        return "test"
+    return file_split
+
+
+def collect(
     cfg: BuildConfig,
     report: TaskReport,
     code: str,
     defaults: dict[str, list[str]],
-    make: Callable[[amazonqa.QARecord], Example | None],
-) -> dict[str, list[Example]]:
-    """Stream every AmazonQA file, turn records of the task's categories into
-    examples with ``make`` and sample them (see module docstring)."""
+    verdict: Callable[[amazonqa.QARecord], tuple[bool, Any]] = lambda rec: (True, None),
+) -> tuple[list[tuple[str | None, Path]], dict[str, list[Row]]]:
+    """First pass: per split, the candidate rows in the release's category-concatenated order.
+
+    ``verdict(rec)`` returns ``(keep, info)``; a row it does not keep must
+    have been counted by it (``report.drop``).  Returns the files and
+    ``{split: rows}`` with ``test_ood`` present only when OOD categories are
+    configured.
+    """
     ind, ood = categories(cfg, code, defaults)
-    pools: dict[tuple[str, str], BottomK] = {}
-
-    def pool(split: str, cat: str) -> BottomK:
-        key = (split, cat)
-        if key not in pools:
-            k = cfg.size(split)
-            # a little headroom in train for the overlap filter below
-            pools[key] = BottomK(None if k is None else (k + k // 10 + 16 if split == "train" else k))
-        return pools[key]
-
     files = amazonqa.find_files(cfg.sources / SOURCE)
-    carve = not any(split == "test" for split, _ in files)
-    if carve and any(split == "train" for split, _ in files):
+    present = {split for split, _ in files}
+    carve = "test" not in present and "train" in present
+    if carve:
         report.note("no test-qar file: a seeded ninth of the training products is the test split")
-    held: set[str] = set()  # inputs of validation/test records, to keep train disjoint
-    wanted = set(ind) | set(ood)
-    for file_split, path in files:
-        for rec in amazonqa.iter_records(path, report):
-            if rec.category not in wanted:
+        report.differs("no test-qar.jsonl: the test split (and the OOD set) is a seeded ninth of the products of "
+                       "the train file(s); the release read test-qar.jsonl")
+    unsplit = [p.name for split, p in files if split is None]
+    if unsplit:
+        report.differs(f"AmazonQA file(s) without a train-/val-/test- prefix ({', '.join(unsplit)}): their "
+                       "IND-category rows are split 8:1:1 by a seeded hash of the ASIN and all their OOD-category "
+                       "rows count as test rows; the release read one file per split")
+    for split in sorted(present - {None}):
+        names = [p.name for s, p in files if s == split]
+        if len(names) > 1:
+            report.differs(f"several {split} files ({', '.join(names)}) are read in path order; the release read "
+                           "one file per split")
+    buckets: dict[tuple[str, str], list[Row]] = {}
+    for i, (file_split, path) in enumerate(files):
+        for j, rec in enumerate(amazonqa.iter_records(path, report)):
+            is_ood = rec.category in ood
+            if not is_ood and rec.category not in ind:
                 report.skip("other category")
                 continue
-            if rec.category in ood:
-                split = "test_ood"
-            else:
-                split = file_split or unsplit_split(rec.asin, cfg.seed)
-                if split == "train" and file_split == "train" and carve and carved_test(rec.asin, cfg.seed):
-                    split = "test"
-            ex = make(rec)
-            if ex is None:
-                continue
-            ex.category = rec.category
-            if split in ("validation", "test"):
-                held.add(ex.input)
-            pool(split, rec.category).offer(stable_hash(cfg.seed, code, split, ex.input), ex)
-    for p in pools.values():
-        report.drop("duplicate input", p.duplicates)
-        report.skip(NOT_SAMPLED, p.not_sampled)
-
-    out: dict[str, list[Example]] = {}
-    for split, cats in [*((s, ind) for s in IND_SPLITS), *((("test_ood", ood),) if ood else ())]:
-        per_cat = []
-        for cat in cats:
-            items = pools[(split, cat)].items() if (split, cat) in pools else []
-            kept = []
-            for ex in items:
-                if split == "train" and ex.input in held:
-                    report.drop("overlap between splits")
+            split = row_split(file_split, rec.asin, is_ood, carve, cfg.seed)
+            if is_ood:
+                if split != "test":
+                    report.skip(OOD_UNUSED)
                     continue
-                kept.append(ex)
-            per_cat.append(kept)
-            if not kept:
-                report.note(f"{split}: no example of category {cat}")
-        n = cfg.size(split)
-        out[split] = take(per_cat, n, report)
-        task_rng(cfg.seed, code, f"mix/{split}").shuffle(out[split])
-        if n is not None and len(out[split]) < cfg.target(split):
-            report.note(f"{split}: {len(out[split])} examples available, fewer than the target {cfg.target(split)}")
-    return out
+                split = "test_ood"
+            keep, info = verdict(rec)
+            if keep:
+                buckets.setdefault((split, rec.category), []).append(Row(i, j, info))
+    out = {}
+    for split, cats in [*((s, ind) for s in IND_SPLITS), *((("test_ood", ood),) if ood else ())]:
+        out[split] = [row for cat in cats for row in buckets.get((split, cat), [])]
+        for cat in cats:
+            if not buckets.get((split, cat)):
+                report.note(f"{split}: no row of category {cat}")
+    return files, out
+
+
+def materialise(
+    files: list[tuple[str | None, Path]],
+    chosen: dict[str, list[Row]],
+    make: Callable[[amazonqa.QARecord, Any], Example],
+) -> dict[str, list[Example]]:
+    """Second pass: the examples of the ``chosen`` rows, per split in the chosen order."""
+    where: dict[tuple[int, int], list[tuple[str, int, Any]]] = {}
+    for split, rows in chosen.items():
+        for k, row in enumerate(rows):
+            where.setdefault((row.file, row.ordinal), []).append((split, k, row.info))
+    out: dict[str, list[Example | None]] = {split: [None] * len(rows) for split, rows in chosen.items()}
+    needed = {f for f, _ in where}
+    scratch = TaskReport("amazonqa second pass")  # rows were counted by the first pass
+    for i, (_, path) in enumerate(files):
+        if i not in needed:
+            continue
+        for j, rec in enumerate(amazonqa.iter_records(path, scratch)):
+            for split, k, info in where.get((i, j), ()):
+                ex = make(rec, info)
+                ex.category = rec.category
+                out[split][k] = ex
+    missing = [s for s, exs in out.items() if any(ex is None for ex in exs)]
+    if missing:  # the files changed between the two passes
+        raise RuntimeError(f"amazonqa: rows of {', '.join(missing)} not found again on the second pass")
+    return out  # type: ignore[return-value]
+
+
+def example(rec: amazonqa.QARecord, output: str) -> Example:
+    """An AP/AG example of ``rec`` with the release's ``input``."""
+    return Example(input=render_input(rec.question, rec.reviews), output=output, source_ids=[rec.qid, rec.asin])

@@ -1,56 +1,87 @@
-"""AG, answer generation (paper, Appendix A.4.2).
+"""AG, answer generation, built as the official release built it (RELEASED_FORMAT.md §9).
 
-Answerable, descriptive (open-ended) AmazonQA questions of the IND categories
-(Electronics, Home and Kitchen) and the OOD category (Cell Phones and
-Accessories).  The gold answer is the one with the most helpful votes (the
-first on ties); answers without any helpful vote are not used, and a question
-none of whose answers has a vote is skipped.  Input as for AP (case study
-J.10); categories are configurable via ``cfg.categories["AG"]``.
+The release's procedure, per split:
+
+1. Concatenate the split file's rows of each IND category in configured
+   order (paper: Electronics, then Home_and_Kitchen), each in file order; the
+   OOD set (Cell_Phones_and_Accessories) comes from the test file only.
+2. Keep the rows with ``questionType == "descriptive"`` that are answerable.
+3. Shuffle them with pandas ``sample(frac=1, random_state=1)``.
+4. Walk the shuffled rows and stop at ``size``; a row whose answers have no
+   helpful vote is skipped (:func:`best_answer`).
+
+``input`` is the same JSON text as AP's; ``output`` is the chosen
+``answerText``, raw; no options.  How our file layouts map to splits is in
+:mod:`builders.tasks._amazonqa`.
 """
 
 from __future__ import annotations
 
-from builders.core import BuildConfig, Example, TaskReport
+from builders.core import NOT_SAMPLED, BuildConfig, Example, TaskReport
 from builders.readers.amazonqa import Answer, QARecord
+from builders.release import pandas_sample
 from builders.tasks import _amazonqa
 
 CODE = "AG"
-#: The pipeline keeps the IND categories 1:1 when it trims a split to its target size.
-BALANCE_CATEGORIES = True
 DEFAULT_CATEGORIES = {
     "ind": ["Electronics", "Home_and_Kitchen"],
     "ood": ["Cell_Phones_and_Accessories"],
 }
+NOT_DESCRIPTIVE = "ag: not an answerable descriptive question"
+NO_VOTES = "ag: no answer with helpful votes"
 
 
-def best_answer(answers: tuple[Answer, ...]) -> str | None:
-    """Cleaned text of the answer with the most helpful votes (> 0; first on ties), or ``None``.
+def best_answer(answers: tuple[Answer, ...]) -> int | None:
+    """Index of the release's answer, or ``None`` when the row is skipped.
 
-    >>> best_answer((Answer("a", 0), Answer("b", 2), Answer("c", 2)))
-    'b'
+    The best starts as ``answers[0]`` with score 0; in list order an answer
+    without votes (``helpful[1] == 0``) is passed over, and one whose helpful
+    votes exceed the best score becomes the best.  A best score still 0 skips
+    the row (so does an empty list, on which the release would have failed).
+
+    >>> best_answer((Answer("a", 0, 0), Answer("b", 2, 3), Answer("c", 2, 2), Answer("d", 5, 0)))
+    1
+    >>> best_answer((Answer("a", 0, 4),)) is None
+    True
     """
-    best = None
-    for a in answers:
-        text = _amazonqa.clean(a.text)
-        if a.helpful_votes > 0 and text and (best is None or a.helpful_votes > best[0]):
-            best = (a.helpful_votes, text)
-    return None if best is None else best[1]
+    best, score = None, 0
+    for i, a in enumerate(answers):
+        if a.total_votes == 0:
+            continue
+        if a.helpful_votes > score:
+            best, score = i, a.helpful_votes
+    return best
+
+
+def _verdict(report: TaskReport):
+    def verdict(rec: QARecord):
+        if not rec.is_answerable or rec.question_type != "descriptive":
+            report.drop(NOT_DESCRIPTIVE)
+            return False, None
+        return True, best_answer(rec.answers)
+
+    return verdict
 
 
 def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
-    def make(rec: QARecord):
-        if not rec.is_answerable or rec.question_type != "descriptive":
-            report.drop("ag: not an answerable descriptive question")
-            return None
-        answer = best_answer(rec.answers)
-        if answer is None:
-            report.drop("ag: no answer with helpful votes")
-            return None
-        text = _amazonqa.render_record(rec, report)
-        if text is None:
-            return None
-        return Example(input=text, output=answer, source_ids=[rec.qid, rec.asin])
-
-    splits = _amazonqa.build(cfg, report, CODE, DEFAULT_CATEGORIES, make)
+    files, rows = _amazonqa.collect(cfg, report, CODE, DEFAULT_CATEGORIES, _verdict(report))
+    chosen = {}
+    for split, candidates in rows.items():
+        size = cfg.target(split)
+        walked = pandas_sample(candidates, seed=cfg.seed, frac=1)
+        taken = []
+        for k, row in enumerate(walked):
+            if size is not None and len(taken) >= size:
+                report.skip(NOT_SAMPLED, len(walked) - k)
+                break
+            if row.info is None:
+                report.drop(NO_VOTES)
+                continue
+            taken.append(row)
+        chosen[split] = taken
+        if size is not None and len(taken) < size:
+            report.note(f"{split}: {len(taken)} examples available, fewer than {size}")
+    splits = _amazonqa.materialise(
+        files, chosen, lambda rec, info: _amazonqa.example(rec, rec.answers[info].text))
     report.tally_splits(splits, key=lambda ex: ex.category, by="category")
     return splits

@@ -1,33 +1,61 @@
-"""PM, product matching (paper, Appendix A.1.3).
+"""PM, product matching, as the official release builds it (RELEASED_FORMAT.md §4).
 
-Rules: join the Leipzig perfect mapping to the Amazon and Google catalogues,
-drop duplicate pairs, add as many random unmatched (Amazon, Google) pairs,
-shuffle and split 8:1:1.  Every pair is kept (no down-sampling).  The input
-shows each product as in the case study J.2::
+1. Read the three Leipzig files (decoded as the release did, UTF-8 with
+   U+FFFD replacement, :mod:`builders.readers.leipzig`); an empty field, or a
+   pandas default missing-value token, is missing.  A column whose values are
+   all numbers is rendered as pandas typed it: Amazon's ``price`` becomes a
+   float (``"0.0"``, ``"19.99"``), Google's stays text (``"69.71 gbp"``).
+2. Join the mapping to both catalogues (inner joins) in pandas 1.5/2.1's row
+   order: the mapping rows stably grouped by ``idAmazon``, then by
+   ``idGoogleBase``, groups in order of first appearance.  pandas 3 keeps
+   file order instead; the order is written out here so that no pandas
+   version decides it.
+3. Render each product as ``{"title", "description", "manufacturer",
+   "price"}``: descriptions cut by the 50-word rule, a missing description
+   the float NaN (the bare ``NaN`` token), a missing manufacturer or price
+   the string ``"nan"``.  ``input`` is ``json.dumps`` of
+   ``{"product 1": amazon, "product 2": google}``.
+4. Positives (``yes``): matched pairs in that order, a pair seen before in
+   either orientation skipped.  Negatives (``no``), as many: Amazon row
+   ``pa[k]`` with Google row ``pg[pa[k]]`` for ``pa = NP-PERM(1, #amazon)``
+   and ``pg = NP-PERM(1, #google)`` (the release indexed the shuffled Google
+   table by the Amazon row's label), unseen pairs only.
+5. Positives then negatives, split by SPLIT-811.  Every pair is kept.
 
-    Product 1: title omniweb 5.0, description NaN, manufacturer omni group, price 29.99
-    Product 2: title omni web 5.0, description sure you can ..., manufacturer NaN, price 23.99
+The release's seed 1 is ``cfg.seed`` (1 by default).
 
-Descriptions are cut to 50 words (DESIGN.md); empty fields read ``NaN`` as in
-the paper; text is whitespace-normalised and folded to ASCII.  Duplicates are
-judged on this rendered input, so no two records (in any split) share an
-input.  From the real Leipzig files this gives 1,264 matched + 1,264
-unmatched pairs = 2,022 / 253 / 253.
+From the real Leipzig files this gives 1,264 + 1,264 pairs, 2,022 / 253 /
+253 records identical to the release's, in its order.
+
+Examples
+--------
+>>> render_product(leipzig.Product("x", "omniweb 5.0", None, None, "29.99"))
+{'title': 'omniweb 5.0', 'description': nan, 'manufacturer': 'nan', 'price': '29.99'}
+>>> column_texts(["0", "19.99", None])
+['0.0', '19.99', None]
+>>> column_texts(["9.9", "69.71 gbp"])
+['9.9', '69.71 gbp']
 """
 
 from __future__ import annotations
 
-from builders.core import BuildConfig, Example, TaskReport, task_rng
+import re
+from collections.abc import Sequence
+
+from builders.core import BuildConfig, Example, TaskReport
 from builders.readers import leipzig
-from builders.text import clean_html, cut_words, to_ascii
+from builders.release import cut_words, json_text, np_perm, split_811
 
 CODE = "PM"
 SOURCE = "amazon_google"
-#: PM keeps every matched pair (Table A3); the pipeline does not trim it to a target size.
-USES_ALL_DATA = True
 DESCRIPTION_WORDS = 50
-SPLIT_RATIO = (0.8, 0.1, 0.1)
-MISSING = "NaN"
+#: pandas' default missing-value tokens of ``read_csv`` (an empty field among them).
+NA_TOKENS = frozenset([
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+])
+_INT = re.compile(r"[+-]?\d+\Z")
+_FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
 
 
 def rows_of(ex: Example) -> int:
@@ -35,85 +63,111 @@ def rows_of(ex: Example) -> int:
     return int(ex.output == "yes")
 
 
-def _field(value: str, words: int | None = None) -> str:
-    text = to_ascii(clean_html(value))
-    if words is not None:
-        text = cut_words(text, words)
-    return text or MISSING
+def column_texts(values: Sequence[str | None]) -> list[str | None]:
+    """A column's values as the release's pandas typed and ``str``-ed them (missing stays ``None``).
 
-
-def render_product(p: leipzig.Product, n: int) -> str:
-    """``"Product n: title ..., description ..., manufacturer ..., price ..."``."""
-    return (
-        f"Product {n}: title {_field(p.title)}, "
-        f"description {_field(p.description, DESCRIPTION_WORDS)}, "
-        f"manufacturer {_field(p.manufacturer)}, price {_field(p.price)}"
-    )
-
-
-def render_pair(amazon: leipzig.Product, google: leipzig.Product) -> str:
-    return render_product(amazon, 1) + "\n" + render_product(google, 2)
-
-
-def split_sizes(n: int) -> tuple[int, int, int]:
-    """8:1:1 sizes of ``n`` items: train gets the floor, the rest is halved.
-
-    >>> split_sizes(2528)
-    (2022, 253, 253)
+    All numbers: an integer column without missing values stays integer,
+    otherwise float (``str(float)``); any other value keeps the column text.
     """
-    n_train = int(n * SPLIT_RATIO[0])
-    n_val = (n - n_train) // 2
-    return n_train, n_val, n - n_train - n_val
+    present = [v for v in values if v is not None]
+    if present and all(_INT.match(v) for v in present) and len(present) == len(values):
+        return [str(int(v)) for v in values]
+    if present and all(_FLOAT.match(v) for v in present):
+        return [None if v is None else str(float(v)) for v in values]
+    return list(values)
+
+
+def typed_catalogue(rows: Sequence[leipzig.Product]) -> list[leipzig.Product]:
+    """Catalogue rows with missing-value tokens as ``None`` and every column typed as pandas would."""
+    fields = ("title", "description", "manufacturer", "price")
+    columns = {f: column_texts([None if getattr(p, f) in NA_TOKENS else getattr(p, f) for p in rows])
+               for f in fields}
+    return [leipzig.Product(p.id, *(columns[f][i] for f in fields)) for i, p in enumerate(rows)]
+
+
+def render_product(p: leipzig.Product) -> dict:
+    """One product as the release's object (keys in its order)."""
+    description = float("nan") if p.description is None else cut_words(p.description, DESCRIPTION_WORDS)
+    return {
+        "title": p.title if p.title is not None else "nan",
+        "description": description,
+        "manufacturer": p.manufacturer if p.manufacturer is not None else "nan",
+        "price": p.price if p.price is not None else "nan",
+    }
+
+
+def grouped_order(mapping: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Mapping rows stably grouped by Amazon id, then by Google id (groups in order of first appearance).
+
+    This is the row order pandas 1.5 and 2.1 gave the release's two merges.
+
+    >>> grouped_order([("a1", "g1"), ("a2", "g2"), ("a3", "g1")])
+    [('a1', 'g1'), ('a3', 'g1'), ('a2', 'g2')]
+    """
+    rows = list(mapping)
+    for key in (0, 1):
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for row in rows:
+            groups.setdefault(row[key], []).append(row)
+        rows = [row for group in groups.values() for row in group]
+    return rows
 
 
 def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
     folder = cfg.sources / SOURCE
-    amazon = leipzig.read_catalogue(folder / leipzig.AMAZON_FILE, report, platform="amazon")
-    google = leipzig.read_catalogue(folder / leipzig.GOOGLE_FILE, report, platform="google")
+    amazon = typed_catalogue(leipzig.read_catalogue(folder / leipzig.AMAZON_FILE, report, platform="amazon"))
+    google = typed_catalogue(leipzig.read_catalogue(folder / leipzig.GOOGLE_FILE, report, platform="google"))
     mapping = leipzig.read_mapping(leipzig.mapping_path(folder), report)
 
-    matched: list[Example] = []
-    seen_inputs: set[str] = set()
-    for a_id, g_id in mapping:
-        if a_id not in amazon or g_id not in google:
+    a_rows: dict[str, list[int]] = {}
+    for i, p in enumerate(amazon):
+        a_rows.setdefault(p.id, []).append(i)
+    g_rows: dict[str, list[int]] = {}
+    for i, p in enumerate(google):
+        g_rows.setdefault(p.id, []).append(i)
+    rendered_a = [render_product(p) for p in amazon]
+    rendered_g = [render_product(p) for p in google]
+    seen: set[tuple[str, str]] = set()
+
+    def pair(i: int, j: int, output: str) -> Example | None:
+        """The example of Amazon row i and Google row j, unless the pair was seen (either orientation)."""
+        a, g = json_text(rendered_a[i]), json_text(rendered_g[j])
+        if (a, g) in seen:
+            return None
+        seen.update(((a, g), (g, a)))
+        return Example(input=json_text({"product 1": rendered_a[i], "product 2": rendered_g[j]}),
+                       output=output, source_ids=[amazon[i].id, google[j].id])
+
+    positives: list[Example] = []
+    for a_id, g_id in grouped_order(mapping):
+        joined = [(i, j) for i in a_rows.get(a_id, ()) for j in g_rows.get(g_id, ())]
+        if not joined:
             report.drop("mapping id not in catalogue")
             continue
-        text = render_pair(amazon[a_id], google[g_id])
-        if text in seen_inputs:
-            report.drop("duplicate matched pair")
-            continue
-        seen_inputs.add(text)
-        matched.append(Example(input=text, output="yes", source_ids=[a_id, g_id]))
+        for i, j in joined:
+            ex = pair(i, j, "yes")
+            if ex is None:
+                report.drop("duplicate matched pair")
+            else:
+                positives.append(ex)
 
-    # As many unmatched pairs, drawn uniformly from the pairs outside the mapping.
-    rng = task_rng(cfg.seed, CODE, "negatives")
-    a_ids, g_ids = sorted(amazon), sorted(google)
-    mapped = set(mapping)
-    unmatched: list[Example] = []
-    attempts, max_attempts = 0, 100 * max(1, len(matched))
-    while len(unmatched) < len(matched) and attempts < max_attempts:
-        attempts += 1
-        a_id, g_id = rng.choice(a_ids), rng.choice(g_ids)
-        if (a_id, g_id) in mapped:
+    negatives: list[Example] = []
+    pa, pg = np_perm(cfg.seed, len(amazon)), np_perm(cfg.seed, len(google))
+    for k in range(len(amazon)):
+        if len(negatives) >= len(positives):
+            break
+        i = int(pa[k])
+        if i >= len(google):  # the release's label lookup would fail here; such rows give no pair
             continue
-        text = render_pair(amazon[a_id], google[g_id])
-        if text in seen_inputs:
-            continue
-        seen_inputs.add(text)
-        unmatched.append(Example(input=text, output="no", source_ids=[a_id, g_id]))
-    if len(unmatched) < len(matched):
-        report.notes.append(
-            f"only {len(unmatched)} unmatched pairs found for {len(matched)} matched pairs"
-        )
+        ex = pair(i, int(pg[i]), "no")
+        if ex is not None:
+            negatives.append(ex)
+    if len(negatives) < len(positives):
+        report.note(f"only {len(negatives)} unmatched pairs found for {len(positives)} matched pairs")
 
-    pairs = matched + unmatched
-    task_rng(cfg.seed, CODE, "split").shuffle(pairs)
-    n_train, n_val, _ = split_sizes(len(pairs))
-    splits = {
-        "train": pairs[:n_train],
-        "validation": pairs[n_train : n_train + n_val],
-        "test": pairs[n_train + n_val :],
-    }
+    train, val, test = split_811(positives + negatives, seed=cfg.seed)
+    splits = {"train": train, "validation": val, "test": test}
     report.tally_splits(splits)
-    report.notes.append(f"{len(matched)} matched pairs after deduplication, {len(unmatched)} unmatched")
+    report.note(f"{len(positives)} matched pairs after deduplication, {len(negatives)} unmatched")
     return splits
+

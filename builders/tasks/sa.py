@@ -1,40 +1,77 @@
-"""SA, sentiment analysis (paper, Appendix A.2.1).
+"""SA, sentiment analysis, built as the official release built it (RELEASED_FORMAT.md §5).
 
-Amazon Review 2018 reviews of the IND categories (paper: Electronics, Home,
-Sports) and the OOD category (Tools).  Per category the first 200k reviews
-are read; reviews under 10 words and non-English reviews are dropped; the star
-rating is the label (5 = A very positive ... 1 = E very negative).  Reviews
-are split 8:1:1 by a hash of their text (so duplicates never straddle
-train/test), IND categories are combined 1:1:1 per split, and the OOD
-category gives the ``test_ood`` set.
+The release's procedure, step by step:
 
-Options (``BuildConfig.options["SA"]``): ``max_reviews_per_category``
-(200000), ``min_words`` (10), ``max_words`` (None: no upper cap).
+1. Per category, the review file ``<Category>.json(.gz)`` (here: else the
+   5-core file ``<Category>_5.json(.gz)``); only its first 200,000 lines are
+   read (option ``max_reviews_per_category``).
+2. A review is kept when it has both ``reviewText`` and ``overall``,
+   ``int(overall)`` works, and ``reviewText`` split on single spaces gives at
+   least 10 tokens (option ``min_words``).  No cleaning, no language filter,
+   no dedup: duplicate reviews stay, in any split (the pipeline counts the
+   evaluation records that repeat a training record).
+3. SPLIT-811 (:func:`builders.release.split_811`) per category, on the kept
+   reviews in file order.
+4. Each IND split is assembled by :func:`builders.release.quota_concat` over
+   the IND categories in configured order (category ``i`` of ``c`` appends
+   while the running total is below ``(i + 1) * size / c``).  ``test_ood`` is
+   the same over the OOD categories' test parts: with one OOD category, its
+   first ``size`` test reviews.
+5. ``input`` is the raw ``reviewText``; ``options`` are the five options
+   below; ``output`` is the full option text of ``int(overall)``.
+
+Examples
+--------
+>>> label_of(5.0), label_of(1)
+('A: very positive', 'E: very negative')
+>>> keep_reason({"reviewText": "too short", "overall": 5.0})
+'review under 10 tokens'
 """
 
 from __future__ import annotations
 
-from builders.core import (
-    NOT_SAMPLED,
-    BottomK,
-    BuildConfig,
-    Example,
-    TaskReport,
-    assign_split,
-    clean_text,
-    find_source,
-    shuffled,
-    stable_hash,
-    take,
-)
-from builders.readers.amazon_review_2018 import iter_reviews
+from builders.core import NOT_SAMPLED, BuildConfig, Example, TaskReport, find_source
+from builders.readers.amazon_review_2018 import iter_review_objects
+from builders.release import quota_concat, split_811
 from builders.sources import PAPER_CATEGORIES
 
 TASK = "SA"
-#: The pipeline keeps the IND categories 1:1 when it trims a split to its target size.
-BALANCE_CATEGORIES = True
-#: Star rating -> option letter (5.0 very positive = A ... 1.0 very negative = E).
-RATING_TO_LETTER = {5: "A", 4: "B", 3: "C", 2: "D", 1: "E"}
+#: The options exactly as the release stores them (``json_text(OPTIONS)``).
+OPTIONS = ["A: very positive", "B: positive", "C: neutral", "D: negative", "E: very negative"]
+#: ``int(overall)`` -> option (5 very positive ... 1 very negative).
+RATING_TO_OPTION = {5: OPTIONS[0], 4: OPTIONS[1], 3: OPTIONS[2], 2: OPTIONS[3], 1: OPTIONS[4]}
+IND_SPLITS = ("train", "validation", "test")
+#: Skip reason of the OOD category's train and validation parts, which the release never uses.
+OOD_UNUSED = "OOD category: outside its test part"
+
+
+def label_of(overall) -> str:
+    """The release's output for a rating: the option of ``int(overall)``."""
+    return RATING_TO_OPTION[int(overall)]
+
+
+def keep_reason(obj, min_words: int = 10) -> str | None:
+    """Why the release's filter drops a review object, or ``None`` when it keeps it.
+
+    >>> keep_reason({"reviewText": "one two three four five six seven eight nine ten", "overall": 4.0}) is None
+    True
+    >>> keep_reason({"reviewText": "x " * 20, "overall": "4.0"})
+    'rating not an integer'
+    """
+    if not isinstance(obj, dict) or "reviewText" not in obj or "overall" not in obj:
+        return "review without reviewText or overall"
+    try:
+        stars = int(obj["overall"])
+    except (TypeError, ValueError):
+        return "rating not an integer"
+    if stars not in RATING_TO_OPTION:
+        return "rating outside 1..5"
+    text = obj["reviewText"]
+    if not isinstance(text, str):
+        return "reviewText not a string"
+    if len(text.split(" ")) < min_words:
+        return f"review under {min_words} tokens"
+    return None
 
 
 def review_file(cfg: BuildConfig, category: str):
@@ -42,60 +79,42 @@ def review_file(cfg: BuildConfig, category: str):
     return find_source(cfg.sources, "amazon_review_2018", [f"{category}.json", f"{category}_5.json"], task=TASK)
 
 
-def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
-    from builders.text import is_english, word_count
-    from ecinstruct_eval.tasks import get_task
-
-    ind, ood = cfg.categories_for(TASK, **PAPER_CATEGORIES[TASK])
-    files = {c: review_file(cfg, c) for c in dict.fromkeys(ind + ood)}
+def category_splits(cfg: BuildConfig, report: TaskReport, category: str) -> dict[str, list[Example]]:
+    """The kept reviews of ``category`` as examples, SPLIT-811 in file order."""
     limit = cfg.option(TASK, "max_reviews_per_category", 200_000)
     min_words = cfg.option(TASK, "min_words", 10)
-    max_words = cfg.option(TASK, "max_words", None)
-    options = get_task(TASK).lettered_options()
+    kept = []
+    for obj in iter_review_objects(review_file(cfg, category), report, max_lines=limit):
+        reason = keep_reason(obj, min_words)
+        if reason is not None:
+            report.drop(reason)
+            continue
+        kept.append(Example(
+            input=obj["reviewText"],
+            output=label_of(obj["overall"]),
+            options=list(OPTIONS),
+            category=category,
+            source_ids=[str(obj.get("asin", "")), str(obj.get("reviewerID", ""))],
+        ))
+    return dict(zip(IND_SPLITS, split_811(kept)))
 
-    def sample(category: str, splits: tuple[str, ...]) -> dict[str, BottomK]:
-        heaps = {s: BottomK(cfg.size(s)) for s in splits}
-        for rv in iter_reviews(files[category], report, limit=limit):
-            text = clean_text(rv.text)
-            n_words = word_count(text)
-            if n_words < min_words:
-                report.drop(f"review under {min_words} words")
-                continue
-            if max_words is not None and n_words > max_words:
-                report.drop(f"review over {max_words} words")
-                continue
-            if not is_english(text):
-                report.drop("not English")
-                continue
-            key = text.lower()
-            split = assign_split(cfg.seed, TASK, key) if "train" in splits else "test_ood"
-            h = stable_hash(cfg.seed, TASK, "sample", key)
-            heap = heaps[split]
-            if not heap.would_keep(h):
-                if heap.get(h) is not None:
-                    report.drop("duplicate review text")
-                else:
-                    report.skip(NOT_SAMPLED)
-                continue
-            heap.offer(h, Example(
-                input=text,
-                output=RATING_TO_LETTER[int(round(rv.rating))],
-                options=list(options),
-                category=category,
-                source_ids=[rv.item, rv.user],
-            ))
-        for heap in heaps.values():
-            report.skip(NOT_SAMPLED, heap.evicted)
-        return heaps
 
-    per_cat = {c: sample(c, ("train", "validation", "test")) for c in ind}
-    out = {}
-    for split in ("train", "validation", "test"):
-        mixed = take([per_cat[c][split].items() for c in ind], cfg.size(split), report)
-        out[split] = shuffled(mixed, cfg.seed, TASK, f"order/{split}")
+def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
+    ind, ood = cfg.categories_for(TASK, **PAPER_CATEGORIES[TASK])
+    out: dict[str, list[Example]] = {}
+    if ind:
+        parts = {c: category_splits(cfg, report, c) for c in ind}
+        for split in IND_SPLITS:
+            size = cfg.target(split)
+            lists = [parts[c][split] for c in ind]
+            out[split] = quota_concat(lists, size) if size is not None else [ex for lst in lists for ex in lst]
+            report.skip(NOT_SAMPLED, sum(map(len, lists)) - len(out[split]))
     if ood:
-        ood_heaps = [sample(c, ("test_ood",))["test_ood"].items() for c in ood]
-        out["test_ood"] = shuffled(take(ood_heaps, cfg.size("test_ood"), report), cfg.seed, TASK, "order/test_ood")
+        parts = {c: category_splits(cfg, report, c) for c in ood}
+        size = cfg.target("test_ood")
+        lists = [parts[c]["test"] for c in ood]
+        out["test_ood"] = quota_concat(lists, size) if size is not None else [ex for lst in lists for ex in lst]
+        report.skip(NOT_SAMPLED, sum(map(len, lists)) - len(out["test_ood"]))
+        report.skip(OOD_UNUSED, sum(len(parts[c]["train"]) + len(parts[c]["validation"]) for c in ood))
     report.extra["categories"] = {"ind": ind, "ood": ood}
     return out
-

@@ -1,4 +1,4 @@
-"""AG from the bundled AmazonQA sample (Appendix A.4.2): answerable descriptive, most helpful answer."""
+"""AG from the bundled AmazonQA sample (RELEASED_FORMAT.md §9): answerable descriptive rows, the release's answer."""
 
 import json
 from pathlib import Path
@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from builders.core import BuildConfig, TaskReport
+from builders.readers import amazonqa
 from builders.readers.amazonqa import Answer
 from builders.tasks import _amazonqa, ag
 
@@ -36,24 +37,22 @@ def test_categories_and_ood_absent_from_ind(built):
     assert splits["test_ood"] and {e.category for e in splits["test_ood"]} == {"Cell_Phones_and_Accessories"}
 
 
-def test_only_answerable_descriptive_with_the_most_helpful_answer(built, raw):
+def test_only_answerable_descriptive_with_the_release_answer(built, raw):
     splits, report = built
     for exs in splits.values():
         for ex in exs:
             d = raw[ex.source_ids[0]]
             assert d["is_answerable"] and d["questionType"] == "descriptive"
-            votes = max(a["helpful"][0] for a in d["answers"])
-            assert votes > 0
-            best = next(a for a in d["answers"] if a["helpful"][0] == votes)
-            assert ex.output == _amazonqa.clean(best["answerText"])
-    assert report.dropped["ag: no answer with helpful votes"] > 0
-    assert report.dropped["ag: not an answerable descriptive question"] > 0
-    inputs = [e.input for exs in splits.values() for e in exs]
-    assert len(inputs) == len(set(inputs))
+            index = ag.best_answer(amazonqa.parse(d).answers)
+            assert index is not None and ex.output == d["answers"][index]["answerText"]
+            assert ex.input == _amazonqa.render_input(d["questionText"], d["review_snippets"])
+    assert report.dropped[ag.NO_VOTES] > 0
+    assert report.dropped[ag.NOT_DESCRIPTIVE] > 0
+    used = sum(len(exs) for exs in splits.values())
+    assert sum(report.rows_read.values()) == used + sum(report.dropped.values()) + sum(report.skipped.values())
 
 
-def test_best_answer_skips_zero_votes_and_keeps_first_on_ties():
-    assert ag.best_answer((Answer("a", 0), Answer("b", 2), Answer("c", 2))) == "b"
-    assert ag.best_answer((Answer("a", 0),)) is None
+def test_best_answer_is_the_first_with_the_most_votes():
+    assert ag.best_answer((Answer("a", 0, 0), Answer("b", 2, 2), Answer("c", 2, 2))) == 1
+    assert ag.best_answer((Answer("a", 0, 1),)) is None
     assert ag.best_answer(()) is None
-    assert ag.best_answer((Answer("<b>x</b> &amp; y", 1),)) == "x & y"

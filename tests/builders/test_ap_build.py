@@ -1,4 +1,6 @@
-"""AP from the bundled AmazonQA sample (Appendix A.4.1): categories, labels, splits."""
+"""AP from the bundled AmazonQA sample (RELEASED_FORMAT.md §8): categories, labels, input, accounting.
+
+The release's selection on real rows is pinned in test_release_amazonqa.py."""
 
 import json
 from pathlib import Path
@@ -44,21 +46,25 @@ def test_labels_are_is_answerable_and_reported(built):
         assert sum(report.labels[split].values()) == len(exs) == report.splits[split]
 
 
-def test_input_format(built):
+def test_input_is_the_release_json_text_of_the_raw_row(built):
     splits, _ = built
-    for ex in splits["test_ood"]:
-        lines = ex.input.split("\n")
-        assert lines[0].startswith("Question: ") and lines[1] == "Documents:"
-        assert all(ln.startswith(f"- Document {i}: ") for i, ln in enumerate(lines[2:], 1))
-        assert ex.input.isascii() and ex.options == []
+    raw = {}
+    for path in sorted((SOURCES / "amazonqa").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            d = json.loads(line)
+            raw[str(d["qid"])] = d
+    for exs in splits.values():
+        for ex in exs:
+            d = raw[ex.source_ids[0]]
+            assert ex.input == json.dumps({"question": d["questionText"], "document": d["review_snippets"]})
+            assert ex.options == []
 
 
-def test_no_overlap_between_splits_and_products_stay_in_one_split(built):
-    splits, _ = built
-    inputs = [e.input for exs in splits.values() for e in exs]
-    assert len(inputs) == len(set(inputs))
-    asins = {s: {e.source_ids[1] for e in exs} for s, exs in splits.items()}
-    assert not asins["train"] & asins["test"] and not asins["train"] & asins["validation"]
+def test_every_row_is_accounted_for_and_layout_differences_are_reported(built):
+    splits, report = built
+    used = sum(len(exs) for exs in splits.values())
+    assert sum(report.rows_read.values()) == used + sum(report.dropped.values()) + sum(report.skipped.values())
+    assert any("qar.jsonl" in d and "8:1:1" in d for d in report.release_differences)
 
 
 def test_categories_are_configurable():
@@ -73,33 +79,15 @@ def test_categories_are_configurable():
                              categories={"AP": {"ind": ["Electronics"], "ood": ["Electronics"]}}), TaskReport("AP"))
 
 
-def test_sizes_cap_balances_categories_and_is_deterministic():
+def test_sizes_cap_samples_each_split_and_is_deterministic():
     cats = {"AP": {"ind": ["Electronics", "Home_and_Kitchen"], "ood": ["Toys_and_Games"]}}
     cfg = BuildConfig(sources=SOURCES, out=Path("unused"), categories=cats, sizes=2)
     a = ap.build(cfg, TaskReport("AP"))
     b = ap.build(cfg, TaskReport("AP"))
     assert [len(a[s]) for s in ("train", "validation", "test", "test_ood")] == [20, 2, 2, 2]
-    cats_train = [e.category for e in a["train"]]
-    assert cats_train.count("Electronics") == cats_train.count("Home_and_Kitchen") == 10
-    assert [e.input for e in a["train"]] == [e.input for e in b["train"]]
+    assert a == b
 
 
 def test_missing_folder_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="amazonqa"):
         ap.build(BuildConfig(sources=tmp_path, out=tmp_path), TaskReport("AP"))
-
-
-def test_published_files_without_test_file_carve_test_from_train_products(tmp_path):
-    lines = (SOURCES / "amazonqa" / "qar.jsonl").read_text(encoding="utf-8").splitlines()
-    (tmp_path / "amazonqa").mkdir()
-    (tmp_path / "amazonqa" / "train-qar.jsonl").write_text("\n".join(lines[:170]) + "\n", encoding="utf-8")
-    (tmp_path / "amazonqa" / "val-qar.jsonl").write_text("\n".join(lines[170:]) + "\n", encoding="utf-8")
-    cats = {"AP": {"ind": ["Electronics", "Home_and_Kitchen", "Toys_and_Games"], "ood": []}}
-    report = TaskReport("AP")
-    splits = ap.build(BuildConfig(sources=tmp_path, out=tmp_path, categories=cats), report)
-    assert splits["train"] and splits["validation"] and splits["test"]
-    assert any("no test-qar file" in n for n in report.notes)
-    asins = {s: {e.source_ids[1] for e in exs} for s, exs in splits.items()}
-    assert not asins["train"] & asins["test"]
-    val_qids = {json.loads(x)["qid"] for x in lines[170:]}
-    assert {int(e.source_ids[0]) for e in splits["validation"]} <= val_qids

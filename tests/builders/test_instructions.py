@@ -62,3 +62,31 @@ def test_frozen_and_read_only():
         INSTRUCTIONS["PM"].unseen = "x"
     with pytest.raises(TypeError):
         INSTRUCTIONS["PM"] = INSTRUCTIONS["AP"]
+
+
+def test_instructions_are_drawn_as_the_release_drew_them():
+    """RELEASED_FORMAT.md §1.5: random.seed(1); one draw for the unseen instruction, then one per
+    record over train, validation, test, then the OOD test, from the pool [generated 1-4, seed]."""
+    from builders.core import Example, finalize
+
+    s = [1, 4, 0, 2, 0, 3, 3, 3, 3, 1, 0, 3, 0, 3, 3, 4, 0, 3, 2, 1]  # the spec's test vector
+    seen = INSTRUCTIONS["SA"].seen
+    pool = [*seen[1:], seen[0]]
+    ex = Example("x", "A: very positive")
+    out = finalize("SA", {"train": [ex] * 5, "validation": [ex] * 3, "test": [ex] * 4, "test_ood": [ex] * 2})
+    drawn = [r["instruction"] for split in ("train", "validation", "test", "test_ood") for r in out[split]]
+    assert drawn == [pool[k] for k in s[1:15]]
+    assert out["train"][0]["instruction_kind"] == "seed" and out["train"][1]["instruction_kind"] == "generated_1"
+    assert {r["instruction"] for r in out["test_unseen"]} == {INSTRUCTIONS["SA"].unseen}
+    # another task drawing first on the same stream (MPC after QPR) shifts the draws
+    shifted = finalize("SA", {"train": [ex] * 3}, stream_start=2)
+    assert [r["instruction"] for r in shifted["train"]] == [pool[k] for k in s[3:6]]
+
+
+def test_one_shot_pairs_test_i_with_train_i_and_ood_with_the_ind_train():
+    from builders.core import Example, finalize
+
+    ex = Example("x", "yes")
+    out = finalize("AP", {"train": [ex] * 4, "test": [ex] * 3, "test_ood": [ex] * 2})
+    assert [r["few_shot_id"] for r in out["test"]] == ["AP-train-00000", "AP-train-00001", "AP-train-00002"]
+    assert [r["few_shot_id"] for r in out["test_ood"]] == ["AP-train-00000", "AP-train-00001"]

@@ -1,16 +1,19 @@
-"""PM from the real Leipzig files: the paper's 2,022 / 253 / 253 (Appendix A.1.3, Table A3)."""
+"""PM from the real Leipzig files, record for record the official release's (RELEASED_FORMAT.md §4)."""
 
-import re
+import json
 from pathlib import Path
 
 import pytest
 
 from builders.core import BuildConfig, TaskReport
+from builders.pipeline import build
+from builders.readers import leipzig
 from builders.tasks import pm
-from builders.text import word_count
 
-SOURCES = Path(__file__).resolve().parents[2] / "samples" / "sources"
-LINE = re.compile(r"^Product ([12]): title (.+), description (.*), manufacturer (.*), price (.*)$")
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = ROOT / "samples" / "sources"
+REFERENCE = ROOT / "tests" / "data" / "released_format"
+RELEASE_SPLIT = {"train": "train", "validation": "val", "test": "test"}
 
 
 def _build(**kw):
@@ -23,14 +26,44 @@ def built():
     return _build()
 
 
-def test_paper_split_sizes_and_balanced_labels(built):
+@pytest.fixture(scope="module")
+def reference():
+    return {ours: json.loads((REFERENCE / f"PM_{theirs}.json").read_text(encoding="utf-8"))
+            for ours, theirs in RELEASE_SPLIT.items()}
+
+
+def test_every_record_is_the_release_s_in_its_split_and_order(tmp_path, reference):
+    """`ecinstruct build --tasks PM` gives 2,528 of 2,528 records identical to the release's."""
+    build(BuildConfig(sources=SOURCES, out=tmp_path), ["PM"], log=lambda s: None)
+    identical = 0
+    for split, ref in reference.items():
+        ours = [json.loads(line) for line in (tmp_path / "PM" / f"{split}.jsonl").read_text().splitlines()]
+        assert len(ours) == len(ref)
+        identical += sum(a["input"] == b["input"] and a["output"] == b["output"] for a, b in zip(ours, ref))
+    assert identical == 2528
+
+
+def test_release_text_quirks(built, reference):
+    splits, _ = built
+    first = splits["test"][0].input
+    assert first == reference["test"][0]["input"]
+    # a missing description is the bare NaN token, a missing manufacturer the string "nan",
+    # non-ASCII is escaped, and the release's decoding left U+FFFD for the Latin-1 byte
+    assert '"description": NaN' in first and '"manufacturer": "nan"' in first
+    assert "mcafee\\ufffd total protection" in first and first.isascii()
+    # Amazon prices are floats ("0.0"), Google prices text ("69.71 gbp" kept)
+    prices = [json.loads(ex.input)["product 1"]["price"] for ex in splits["train"]]
+    assert all("." in p for p in prices)
+
+
+def test_sizes_labels_and_accounting(built):
     splits, report = built
     assert {k: len(v) for k, v in splits.items()} == {"train": 2022, "validation": 253, "test": 253}
     labels = [ex.output for exs in splits.values() for ex in exs]
     assert labels.count("yes") == labels.count("no") == 1264
     assert report.dropped == {"duplicate matched pair": 36}
-    assert report.splits == {"train": 2022, "validation": 253, "test": 253}
-    assert sum(report.labels["train"].values()) == 2022 and set(report.labels["test"]) == {"yes", "no"}
+    mapping = report.rows_read["Amzon_GoogleProducts_perfectMapping.csv"]
+    assert mapping == sum(map(pm.rows_of, (ex for exs in splits.values() for ex in exs))) + 36
 
 
 def test_sizes_option_does_not_downsample_pm():
@@ -38,58 +71,34 @@ def test_sizes_option_does_not_downsample_pm():
     assert len(splits["train"]) == 2022
 
 
-def test_no_input_shared_between_or_within_splits(built):
-    splits, _ = built
-    inputs = [ex.input for exs in splits.values() for ex in exs]
-    assert len(set(inputs)) == len(inputs)
-    pairs = [tuple(ex.source_ids) for exs in splits.values() for ex in exs]
-    assert len(set(pairs)) == len(pairs)
-
-
-def test_input_format_and_50_word_descriptions(built):
-    splits, _ = built
-    for ex in splits["test"]:
-        lines = ex.input.split("\n")
-        assert len(lines) == 2 and ex.options == [] and ex.output in ("yes", "no")
-        for n, line in enumerate(lines, 1):
-            m = LINE.match(line)
-            assert m and m.group(1) == str(n), line
-        assert ex.input.isascii()
-    long_descr = [ex for ex in splits["train"] if "description NaN" not in ex.input]
-    assert long_descr
-    for ex in splits["train"]:
-        for line in ex.input.split("\n"):
-            descr = line.split(", description ", 1)[1].rsplit(", manufacturer ", 1)[0]
-            assert word_count(descr) <= 50
-
-
 def test_matched_pairs_come_from_the_mapping(built):
     splits, _ = built
-    mapping = set(
-        tuple(line.replace('"', "").split(","))
-        for line in (SOURCES / "amazon_google" / "Amzon_GoogleProducts_perfectMapping.csv")
-        .read_text(encoding="latin-1").splitlines()[1:]
-    )
+    mapping = set(leipzig.read_mapping(leipzig.mapping_path(SOURCES / "amazon_google"), TaskReport("PM")))
     for exs in splits.values():
         for ex in exs:
-            assert (tuple(ex.source_ids) in mapping) == (ex.output == "yes")
+            if ex.output == "yes":
+                assert tuple(ex.source_ids) in mapping
 
 
-def test_case_study_pair_renders_as_in_the_paper(built):
-    splits, _ = built
-    everything = {tuple(ex.source_ids): ex for exs in splits.values() for ex in exs}
-    ex = everything[("b00027eqmy", "http://www.google.com/base/feeds/snippets/2460101921085498175")]
-    assert ex.output == "yes"
-    assert ex.input.startswith("Product 1: title omniweb 5.0, description NaN, manufacturer omni group, price 29.99\n"
-                               "Product 2: title omni web 5.0, description sure you can use")
-    assert ex.input.endswith(", manufacturer NaN, price 23.99")
+def test_fifty_word_rule_counts_empty_tokens_and_strips_periods():
+    p = leipzig.Product("x", "t", "w " * 30 + " " + "w. " * 30, None, None)
+    cut = pm.render_product(p)["description"]
+    assert cut.endswith("...") and len(cut[:-3].split(" ")) == 50 and not cut[:-3].endswith(".")
 
 
-def test_deterministic_and_seeded(built):
+def test_order_is_pandas_1_5_s_grouped_order_whatever_pandas_is_installed():
+    """The order is written out (grouped by Google id), not left to a pandas merge."""
+    rows = [("a1", "g1"), ("a2", "g2"), ("a3", "g1"), ("a4", "g2")]
+    assert pm.grouped_order(rows) == [("a1", "g1"), ("a3", "g1"), ("a2", "g2"), ("a4", "g2")]
+    # pandas >= 2.2 keeps file order in the release's merges; the build does not call pandas at all
+    import builders.tasks.pm as module
+
+    assert "pandas" not in module.__dict__
+
+
+def test_deterministic(built):
     again, _ = _build()
     assert [e.input for e in again["test"]] == [e.input for e in built[0]["test"]]
-    other, _ = _build(seed=2)
-    assert [e.input for e in other["test"]] != [e.input for e in built[0]["test"]]
 
 
 def test_missing_source_names_expected_path(tmp_path):

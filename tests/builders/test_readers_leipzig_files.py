@@ -19,42 +19,47 @@ def test_reads_the_real_files():
     assert r.rows_read == {"Amazon.csv": 1363, "GoogleProducts.csv": 3226,
                            "Amzon_GoogleProducts_perfectMapping.csv": 1300}
     assert r.dropped == {}
-    p = amazon["b00027eqmy"]
-    assert (p.title, p.description, p.manufacturer, p.price) == ("omniweb 5.0", "", "omni group", "29.99")
-    g = google["http://www.google.com/base/feeds/snippets/11125907881740407428"]
+    p = next(p for p in amazon if p.id == "b00027eqmy")
+    assert (p.title, p.description, p.manufacturer, p.price) == ("omniweb 5.0", None, "omni group", "29.99")
+    g = next(g for g in google if g.id == "http://www.google.com/base/feeds/snippets/11125907881740407428")
     assert g.title == "learning quickbooks 2007" and g.price == "38.99"
     # CRLF line ends never leak into values
-    assert not any("\r" in v for prod in amazon.values() for v in vars(prod).values())
-    assert all(a in amazon for a, _ in mapping[:10])
+    assert not any("\r" in (v or "") for prod in amazon for v in vars(prod).values())
 
 
-def test_latin1_and_misspelled_and_corrected_mapping_names(tmp_path):
+def test_release_decoding_and_the_correct_one(tmp_path):
+    """The release read the Latin-1 files as UTF-8 with U+FFFD; latin-1 stays available."""
+    (tmp_path / "Amazon.csv").write_bytes(
+        b'"id","title","description","manufacturer","price"\r\n"x1","caf\xe9 \xe2\xae d","two\r\nlines","m",1\r\n'
+    )
+    released = leipzig.read_catalogue(tmp_path / "Amazon.csv", TaskReport("PM"))[0]
+    assert released.title == "caf\ufffd \ufffd d"  # E2 AE, a maximal invalid sequence, is one U+FFFD
+    correct = leipzig.read_catalogue(tmp_path / "Amazon.csv", TaskReport("PM"), encoding="latin-1")[0]
+    assert correct.title == "café â® d" and correct.description == "two\r\nlines"
+    with pytest.raises(ValueError, match="encoding must be one of"):
+        leipzig.read_catalogue(tmp_path / "Amazon.csv", TaskReport("PM"), encoding="cp1252")
+
+
+def test_misspelled_and_corrected_mapping_names(tmp_path):
     (tmp_path / "Amazon_GoogleProducts_perfectMapping.csv").write_bytes(b'"idAmazon","idGoogleBase"\r\n"a","g"\r\n')
     assert leipzig.mapping_path(tmp_path).name == "Amazon_GoogleProducts_perfectMapping.csv"
-    (tmp_path / "Amazon.csv").write_bytes(
-        '"id","title","description","manufacturer","price"\r\n"x1","caf\xe9 d\xe9cor","two\r\nlines","m",1\r\n'.encode("latin-1")
-    )
-    r = TaskReport("PM")
-    p = leipzig.read_catalogue(tmp_path / "Amazon.csv", r)["x1"]
-    assert p.title == "café décor" and p.description == "two\r\nlines"
 
 
 def test_malformed_rows_are_counted_not_fatal(tmp_path):
     path = tmp_path / "GoogleProducts.csv"
     path.write_bytes(
         b'"id","name","description","manufacturer","price"\r\n'
-        b'"g1","ok","d","m","1"\r\n'
+        b'"g1","ok","d","","1"\r\n'
         b'"g2","too","many","fields","1","extra"\r\n'
         b'"","no id","d","m","1"\r\n'
         b'"g1","repeat","d","m","1"\r\n'
     )
     r = TaskReport("PM")
     out = leipzig.read_catalogue(path, r)
-    assert list(out) == ["g1"] and out["g1"].title == "ok"
+    assert [p.title for p in out] == ["ok", "repeat"]  # repeated ids are rows of their own, as in the release
+    assert out[0].manufacturer is None
     assert r.rows_read == {"GoogleProducts.csv": 4}
-    assert r.dropped == {"GoogleProducts.csv: wrong number of fields": 1,
-                         "GoogleProducts.csv: missing id": 1,
-                         "GoogleProducts.csv: repeated id": 1}
+    assert r.dropped == {"GoogleProducts.csv: wrong number of fields": 1, "GoogleProducts.csv: missing id": 1}
 
 
 def test_missing_file_and_bad_header_are_clear_errors(tmp_path):

@@ -1,4 +1,5 @@
-"""Table A3 sizes are met after overlap removal, every raw row is accounted for, every task builds deterministically."""
+"""Table A3 sizes are met, the release's repeats are counted (removed only on request), every raw row is
+accounted for, every task builds deterministically."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import functools
 import json
 import tempfile
 import types
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -43,23 +45,13 @@ def test_every_split_reaches_its_target_when_the_data_allows(task, tmp_path):
     assert {s: report["splits"][s] for s in available} == {s: cfg.target(s) for s in available}
 
 
-def test_ave_at_size_30_fills_every_split(tmp_path):
-    # the audit's case: overlap removal after sampling left AVE at 297 / 28 / 29
-    build(sample_config(tmp_path, sizes=30), ["AVE"], **QUIET)
-    report = json.loads((tmp_path / "build_report.json").read_text())["tasks"]["AVE"]
-    assert report["splits"] == {"train": 300, "validation": 30, "test": 30, "test_unseen": 30,
-                                "test_ood": 30, "test_ood_unseen": 30}
-    assert report["skipped"][NOT_SAMPLED] > 0
-
-
 def _duplicating_module(pool: int):
     """A task module whose samples repeat: every third example of a split is a copy of a training one."""
 
     def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
         out = {}
         for j, split in enumerate(("train", "validation", "test")):
-            n = min(cfg.size(split), pool)
-            ids = range(j * pool, j * pool + n)
+            ids = range(j * pool, j * pool + min(cfg.target(split), pool))
             if split == "train":
                 out[split] = [Example(f"item {i if i % 3 else 0}", "a") for i in ids]
             else:  # a copy of the training example "item 1"
@@ -69,17 +61,24 @@ def _duplicating_module(pool: int):
     return types.SimpleNamespace(build=build)
 
 
-def test_sample_to_targets_oversamples_until_overlaps_are_replaced(tmp_path):
+def test_the_release_s_repeats_are_kept_and_counted_unless_fixes_are_asked_for(tmp_path):
     cfg = BuildConfig(sources=tmp_path, out=tmp_path, sizes=20)
     splits, report = sample_to_targets(_duplicating_module(10_000), "PSI", cfg)
     assert {s: len(exs) for s, exs in splits.items()} == {"train": 200, "validation": 20, "test": 20}
-    assert report.dropped["duplicate within train"] > 0 and report.dropped["test overlaps train"] > 0
-    assert report.rows_used == 240
-    again, _ = sample_to_targets(_duplicating_module(10_000), "PSI", cfg)
-    assert again == splits
-    # Not enough data: every split keeps what there is, nothing is made up.
-    short, _ = sample_to_targets(_duplicating_module(50), "PSI", cfg)
-    assert len(short["train"]) < 50 and len(short["validation"]) == 20
+    assert report.release_defects == {"fixed": False, "eval_repeats_train": {"validation": 6, "test": 7}}
+    assert report.dropped == {} and report.release_differences == []
+    fixed, freport = sample_to_targets(_duplicating_module(10_000), "PSI", replace(cfg, fix_defects=True))
+    assert freport.release_defects["fixed"] is True
+    assert freport.dropped["duplicate within train"] > 0 and freport.dropped["test overlaps train"] == 7
+    assert len(fixed["test"]) == 13 and freport.rows_used == sum(map(len, fixed.values()))
+    assert freport.release_differences and "fix_defects" in freport.release_differences[0]
+
+
+def test_fix_defects_reaches_the_report_and_the_fingerprint(tmp_path):
+    from builders.pipeline import fingerprint
+
+    cfg = sample_config(tmp_path, sizes=3)
+    assert fingerprint("PM", cfg) != fingerprint("PM", replace(cfg, fix_defects=True))
 
 
 # PRP's examples are pairs of products and SR's are users' sequences, so their rows read
