@@ -324,7 +324,9 @@ class BuildConfig:
             "seed": self.seed,
             "sizes": self.sizes,
             "categories": self.categories.get(task, {}),
-            "options": self.options.get(task, {}),
+            # the ESCI tasks share their prepared rows (one language filter) and one instruction stream
+            "options": ({k: self.options.get(k, {}) for k in ("ESCI", "MPC", "PSI", "QPR")}
+                        if task in ("MPC", "PSI", "QPR") else self.options.get(task, {})),
             "fix_defects": self.fix_defects,
         }
 
@@ -393,6 +395,8 @@ class TaskReport:
     #: ``fix_defects`` removed them) and, per evaluation split, how many
     #: records repeat the text (input and options) of a training record.
     release_defects: dict[str, Any] = field(default_factory=dict)
+    #: Per test split, ``{"n", "sha256"}`` of its records (:func:`ecinstruct_eval.testsets.split_fingerprint`).
+    test_sets: dict[str, dict] = field(default_factory=dict)
     elapsed_s: float = 0.0
     peak_rss_mb: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)

@@ -246,8 +246,12 @@ def build_task(task: str, cfg: BuildConfig, *, log: Callable[[str], None] = prin
     task_dir = Path(cfg.out) / task
     (task_dir / MARKER).unlink(missing_ok=True)
     categories = report.breakdowns.setdefault("category", {})
+    from ecinstruct_eval.testsets import split_fingerprint
+
     for split, recs in records.items():
         report.splits[split] = write_jsonl_atomic(task_dir / f"{split}.jsonl", recs)
+        if split.startswith("test"):
+            report.test_sets[split] = split_fingerprint(recs)
         report.labels[split] = label_counts(recs)
         categories[split] = tally(r["category"] for r in recs)
     if not any(c for counts in categories.values() for c in counts):
@@ -307,7 +311,9 @@ def build(
 
 def _ordered(full: dict, cfg: BuildConfig) -> dict:
     tasks = {t: full["tasks"][t] for t in ALL_TASKS if t in full["tasks"]}
-    return {"tasks": tasks, "seed": cfg.seed, "sizes": cfg.sizes}
+    origin = {"kind": "rebuild", "sources": str(cfg.sources), "seed": cfg.seed, "sizes": cfg.sizes,
+              "fix_defects": cfg.fix_defects}
+    return {"tasks": tasks, "seed": cfg.seed, "sizes": cfg.sizes, "origin": origin}
 
 
 def _sizes(rep: dict) -> str:

@@ -71,9 +71,9 @@ def pandas_sample(items: Sequence[T], *, seed: int, n: int | None = None, frac: 
     even), ``n`` keeps ``n``; both are the first items of NP-PERM(seed, len).
 
     >>> pandas_sample(list("abcde"), seed=1, frac=1.0)
-    ['c', 'd', 'e', 'a', 'b']
+    ['c', 'b', 'e', 'a', 'd']
     >>> pandas_sample(list("abcde"), seed=1, n=2)
-    ['c', 'd']
+    ['c', 'b']
     """
     if (n is None) == (frac is None):
         raise ValueError("give exactly one of n and frac")

@@ -325,6 +325,39 @@ def build_summary(result: ExportResult) -> str:
     return text
 
 
+def release_section(result: ExportResult) -> str:
+    """Where this copy came from and, per task, every step that differs from the official release."""
+    from ecinstruct_eval.testsets import describe, is_official
+
+    if is_official(result.origin):
+        return (f"This copy was imported from {describe(result.origin)} with `ecinstruct import`: its "
+                "records and test sets are the release's own.")
+    lines = [
+        "The builders follow the official release's processing (the Hub dataset NingLab/ECInstruct, on "
+        "which every number of the paper was measured) step by step, its text quirks included. "
+        "Where a step of the release cannot be replayed, or the build was asked to differ, it is "
+        "listed here; test sets of a rebuild are not the official ones, so scores on them are not "
+        "comparable with the paper's."
+    ]
+    fixed = sorted(t for t, r in result.release.items() if r.get("defects", {}).get("fixed"))
+    repeats = {t: sum(r.get("defects", {}).get("eval_repeats_train", {}).values())
+               for t, r in result.release.items()}
+    lines.append("")
+    if fixed:
+        lines.append(f"Built with `--fix-defects` for {', '.join(fixed)}: evaluation records repeating a "
+                     "training record were removed (the release keeps them).")
+    else:
+        lines.append("Built as the release is (no `--fix-defects`): evaluation records that repeat a "
+                     "training record are kept.")
+    rows = [[t, n] for t, n in repeats.items() if n]
+    if rows:
+        lines += ["", _table(["task", "evaluation records repeating a training record"], rows)]
+    diffs = [[t, d] for t, r in result.release.items() for d in r.get("differences", [])]
+    if diffs:
+        lines += ["", _table(["task", "differs from the release"], diffs)]
+    return "\n".join(lines)
+
+
 def card_metadata(result: ExportResult) -> dict:
     """The generated YAML keys: ``size_categories``, ``configs`` and ``dataset_info``."""
     from datasets import DatasetInfo, SplitDict, SplitInfo
@@ -392,6 +425,7 @@ def render_card(
         "categories_note": categories_note(result),
         "task_examples": task_examples(result.examples),
         "instructions": instructions_section(result.instructions),
+        "release_section": release_section(result),
         "repo_id": repo,
     }
     card.text = "\n" + render_template(_COMMENT.sub("", card.text), context).lstrip("\n")

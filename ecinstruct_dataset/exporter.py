@@ -31,7 +31,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ecinstruct_dataset.build_dir import BuildFolder
+from ecinstruct_dataset.build_dir import REPORT_NAME, BuildFolder
 from ecinstruct_dataset.configs import CONFIGS, DEFAULT_CONFIG
 from ecinstruct_dataset.schema import ARROW_SCHEMA, records_to_table
 
@@ -88,6 +88,11 @@ class ExportResult:
     categories: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     #: per task and split: the attribute names of the records' gold triples (AVE)
     attribute_names: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    #: where the build came from (``build_report.json``'s ``origin``: a rebuild or the release)
+    origin: dict = field(default_factory=dict)
+    #: per task: ``differences`` (steps that differ from the release's processing) and
+    #: ``defects`` (the release's repeats, and whether they were removed), from the build report
+    release: dict[str, dict] = field(default_factory=dict)
     _ids: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
     def _observe(self, records: Iterable[dict]) -> Iterator[dict]:
@@ -293,7 +298,16 @@ def export(
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     try:
         result = ExportResult(out=out)
-        result.settings = {k: (build.report or {})[k] for k in ("seed", "sizes") if k in (build.report or {})}
+        report = build.report or {}
+        result.settings = {k: report[k] for k in ("seed", "sizes") if k in report}
+        result.origin = dict(report.get("origin") or {})
+        for task, rep in report.get("tasks", {}).items():
+            if task in build.tasks:
+                result.release[task] = {"differences": list(rep.get("release_differences", [])),
+                                        "defects": dict(rep.get("release_defects", {}))}
+        if report:
+            # the build report travels with the data: it names the test sets' origin and fingerprints
+            shutil.copyfile(build.path / REPORT_NAME, staging / REPORT_NAME)
         for task in build.tasks:
             missing = build.missing_splits(task)
             if missing:

@@ -7,7 +7,7 @@
 
 from ecinstruct_eval.data import load_split
 from ecinstruct_eval.parsing import parse
-from ecinstruct_eval.scoring import ItemResult, ScoreResult, score
+from ecinstruct_eval.scoring import ItemResult, ScoreResult, gold_answer, score
 from ecinstruct_eval.tasks import TASKS, TaskSpec, get_task
 
 __version__ = "0.1.0"
@@ -18,6 +18,7 @@ __all__ = [
     "ScoreResult",
     "TaskSpec",
     "get_task",
+    "gold_answer",
     "load_split",
     "parse",
     "score",

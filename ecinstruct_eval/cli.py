@@ -18,6 +18,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("demo", "ecinstruct_eval.demo", "run the main job end to end on the bundled sample sources"),
     ("score", "ecinstruct_eval.score_cli", "score a predictions file on one task (parse outputs, compute metrics)"),
     ("build", "builders.cli", "rebuild the ECInstruct tasks from the raw public sources"),
+    ("import", "ecinstruct_dataset.release_import",
+     "import the authors' release (NingLab/ECInstruct) as a build folder"),
     ("export", "ecinstruct_dataset.cli", "write a Hub-ready dataset folder (Parquet + card) from a build; optionally push it"),
     ("train", "ecellm.cli_train", "LoRA-tune a base model on ECInstruct with the paper's recipe"),
     ("predict", "ecellm.cli_predict", "generate predictions for task splits (a model or a weight-free baseline)"),

@@ -14,7 +14,10 @@ The chain is the same for every task::
   each and return ``None`` rather than guess: an output naming two different
   answers, a refusal, or an empty output is *failed*.  For option letters,
   a first line that is an explicit letter answer wins over option texts
-  mentioned in later explanation lines (:func:`extract_letter`).
+  mentioned in later explanation lines (:func:`extract_letter`).  An option
+  written out whole, letter and text (``"B: positive"``, the form of the
+  official release's SA and MPC outputs that eCeLLM models answer in), is
+  that option, even when its text contains words of another option.
 
 :func:`parse` dispatches on the task kind from :data:`ecinstruct_eval.TASKS`.
 
@@ -22,6 +25,10 @@ Examples
 --------
 >>> parse("The answer is (B).", "PRP")
 'B'
+>>> parse("D: The product is irrelevant to the query.", "MPC")  # the release's output form
+'D'
+>>> parse("B,A,C", "QPR", options=["A: x", "B: y", "C: z"])
+['B', 'A', 'C']
 >>> parse("Yes, they are the same product.", "PM")
 'yes'
 >>> parse("A > C > B", "QPR", options=["A: x", "B: y", "C: z"])
@@ -575,11 +582,17 @@ _SIMPLE_RANKING = re.compile(r"[A-Z](?:[ \t]*,[ \t]*[A-Z])*")
 _MARKUP = frozenset("<>#[]*`_\n\t\r\f\v")
 
 
+@functools.cache
+def _fixed_option_letters(code: str) -> dict[str, str]:
+    """Lettered fixed option text (``"B: positive"``) -> its letter."""
+    return {opt: opt[0] for opt in get_task(code).lettered_options()}
+
+
 def _fast_path(output: str, spec: TaskSpec, options: Sequence[str] | None):
     """The answer for outputs already in the exact gold shape, else ``_MISS``.
 
-    Fine-tuned models mostly answer ``"B"``, ``"yes"`` or ``"A, C, B"``;
-    these skip the full chain.  The result is always what the full chain
+    Fine-tuned models mostly answer ``"B"``, ``"A: very positive"``,
+    ``"yes"`` or ``"B,A,C"``; these skip the full chain.  The result is always what the full chain
     returns (a property test checks it).
     """
     text = output.strip()
@@ -590,6 +603,10 @@ def _fast_path(output: str, spec: TaskSpec, options: Sequence[str] | None):
         if len(text) == 1 and "A" <= text <= "Z":
             n = len(options) if options else (len(spec.labels) if spec.labels else 20)
             return text if ord(text) - 65 < n else None
+        if spec.options:  # a fixed option written out whole, as the release's SA/MPC outputs
+            letter = _fixed_option_letters(spec.code).get(text)
+            if letter is not None and (not options or list(options) == spec.lettered_options()):
+                return letter
         return _MISS
     if kind == "binary":
         low = text.lower().rstrip(".")

@@ -8,6 +8,13 @@ then the example (one-shot only) and the item, each with its ``input``, its
 paper's case studies show them) and ``response:``.  The model's answer is
 what follows ``response:``; training appends the record's ``output`` there.
 
+Records in the official release's format fit as they are: ``input`` is shown
+verbatim (a JSON text for most tasks, with PM's bare ``NaN`` and ``\\uXXXX``
+escapes; SR's Python list text; SA's raw review), and ``output`` is the
+release's answer, so a one-shot example of SA or MPC reads
+``response: A: very positive``.  Options kept as text (the release's table)
+are shown one per line too.
+
 Wrappers (``style``) place that body the way each base model was tuned to
 read it:
 
@@ -21,14 +28,16 @@ claude     ``\\n\\nHuman: {system}\\n\\n{body}\\n\\nAssistant:`` (Claude 2.1)
 chat       the tokenizer's own chat template (``tokenizer=`` required)
 ========== =============================================================
 
-This module needs only the standard library (the ``chat`` style calls the
-tokenizer it is given).
+This module needs only the standard library and :mod:`ecinstruct_eval.data`
+(the ``chat`` style calls the tokenizer it is given).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from ecinstruct_eval.data import record_options
 
 __all__ = [
     "STYLES",
@@ -77,7 +86,7 @@ def format_options(options: Sequence[str]) -> str:
 
 def _item(record: Mapping[str, Any], *, with_response: bool) -> str:
     lines = [f"input: {record['input']}"]
-    options = record.get("options") or []
+    options = record_options(record)
     if options:
         lines.append("options:\n" + format_options(options))
     lines.append(f"response: {record['output']}" if with_response else "response:")

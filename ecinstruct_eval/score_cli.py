@@ -7,6 +7,9 @@ Examples
     ecinstruct score --task SR --predictions preds.jsonl
     ecinstruct score --task QPR --predictions preds.jsonl --references build/QPR/test.jsonl --json
     ecinstruct score --task PM --predictions preds.jsonl --compat released
+    # the authors' own names and prediction files (a JSON list of outputs, in the release's order)
+    ecinstruct score --task Sequential_Recommendation --setting OOD_Diverse_Instruction \
+        --predictions sr_ood.json --data imported
 """
 
 from __future__ import annotations
@@ -17,15 +20,22 @@ import sys
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--task", required=True, help="task code, e.g. SR (case-insensitive)")
+    parser.add_argument("--task", required=True,
+                        help="task code, e.g. SR (case-insensitive), or the release's task name, "
+                             "e.g. Sequential_Recommendation")
     parser.add_argument("--predictions", required=True,
-                        help='JSONL file of {"id": ..., "prediction": ...} lines (or a JSON file)')
+                        help='JSONL file of {"id": ..., "prediction": ...} lines, or a JSON file: such '
+                             "objects, or the authors' list of outputs (aligned by position)")
     parser.add_argument("--references", default=None,
                         help="JSONL file of the split's records (default: load --split from "
                              "$ECINSTRUCT_DATA, a build folder, exported folder or Hub id)")
     parser.add_argument("--data", default=None,
                         help="dataset location to load --split from (overrides $ECINSTRUCT_DATA)")
-    parser.add_argument("--split", default="test", help="split to score against (default: test)")
+    parser.add_argument("--split", default="test",
+                        help="split to score against (default: test); the release's val is validation")
+    parser.add_argument("--setting", default=None,
+                        help="the release's setting (e.g. OOD_Diverse_Instruction): with --split test, "
+                             "picks our split (test_ood)")
     parser.add_argument("--compat", choices=("paper", "released"), default="paper",
                         help="paper definitions (default) or the authors' released scorer")
     parser.add_argument("--failed", choices=("wrong", "exclude"), default=None,
@@ -57,15 +67,22 @@ def run(args: argparse.Namespace) -> int:
         read_predictions,
         select_predictions,
     )
+    from ecinstruct_eval.release import our_split, task_code
     from ecinstruct_eval.scoring import score, scored_split
     from ecinstruct_eval.tasks import get_task
 
     try:
-        spec = get_task(args.task)
+        spec = get_task(task_code(args.task))
+        if args.setting is not None or args.split == "val":
+            args.split = our_split(args.split, setting=args.setting)
         if args.references:
             refs = read_jsonl(args.references)
         else:
             refs = load_split(spec.code, args.split, args.data)
+        if spec.code == "QPR" and any(not r.get("relevance") for r in refs):
+            raise ValueError("the QPR records have no relevance grades, which NDCG needs: import the "
+                             "release with `ecinstruct import ... --qpr-labels label.json` (the authors' "
+                             "Query_Product_Ranking/IND_Diverse_Instruction/label.json)")
         preds = read_predictions(args.predictions)
         split = scored_split(refs, args.split)
         # `ecinstruct predict` and submissions hold many tasks/splits in one file.

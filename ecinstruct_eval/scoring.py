@@ -5,6 +5,10 @@ AG) and keeps per-item *columns* (numpy arrays) in the :class:`ScoreResult`.
 Every metric is an aggregate of those columns, so
 :meth:`ScoreResult.recompute` re-aggregates any subset or resample of items
 cheaply: what bootstrap confidence intervals and paired tests need.
+
+Gold answers are read in one place, :func:`gold_answer`, which accepts the
+official release's outputs (``"A: very positive"``, ``"B,A,C"``) and the
+older ones (``"A"``, ``"B, A, C"``) alike.
 """
 
 from __future__ import annotations
@@ -455,13 +459,14 @@ def _ranking(spec, preds, refs, compat, failed, gold):
         values = np.array([v for v, _ in pairs], dtype=float)
         fail = np.array([s > 0 for _, s in pairs], dtype=bool)
         parsed = [[piece[:1] for piece in (p or "").strip().split(",")] for p in preds]
+        correct = np.array([released.qpr_perfect(p, rel) for p, rel in zip(preds, rels)],
+                           dtype=np.int8)
     else:
         parsed = [parse(p, spec, _options(r) or [f"{chr(65 + j)}: " for j in range(len(rel))])
                   for p, r, rel in zip(preds, refs, rels)]
         values = np.array([query_ndcg(rel, pr) for rel, pr in zip(rels, parsed)], dtype=float)
         fail = np.array([pr is None for pr in parsed], dtype=bool)
-    # Perfect = NDCG 1; the released normalisation adds 1e-6 and tops out at 0.999999.
-    correct = (values >= 1.0 - 1e-5).astype(np.int8)
+        correct = (values >= 1.0 - 1e-9).astype(np.int8)  # perfect = NDCG 1
     columns = {"ndcg": values, "failed": fail, "correct": correct}
     exclude = failed == "exclude" and compat != "released"
 
@@ -473,13 +478,9 @@ def _ranking(spec, preds, refs, compat, failed, gold):
 
 
 def _extraction(spec, preds, refs, compat, failed, split, golds):
-    gold_out = [r["output"] for r in refs]
     if compat == "released":
         ood = split in OOD_SPLITS
-        # The gold triples as a list when the records hold them (same content as `output`).
-        gold_src = [r["attributes"] if isinstance(r.get("attributes"), list) and r["attributes"]
-                    else r["output"] for r in refs]
-        rows = [released.ave_item(p, g, ood=ood) for p, g in zip(preds, gold_src)]
+        rows = [released.ave_item(p, g, ood=ood) for p, g in zip(preds, golds)]
         arr = np.array([r[:3] for r in rows], dtype=np.int64).reshape(-1, 3)
         fail = np.array([r[3] for r in rows], dtype=bool)
         columns = {"hits": arr[:, 0], "n_gold": arr[:, 1], "n_pred": arr[:, 2], "failed": fail,
@@ -491,7 +492,7 @@ def _extraction(spec, preds, refs, compat, failed, split, golds):
 
         parsed = [released._load_list(p) for p in preds]
         scores = np.where(arr[:, 1] > 0, arr[:, 0] / np.maximum(arr[:, 1], 1), 0.0)
-        return columns, agg, parsed, gold_out, scores
+        return columns, agg, parsed, golds, scores
     gold = [extraction.gold_triples(g) for g in golds]  # read by gold_answer
     parsed = [parse(p, spec) for p in preds]
     counts = [extraction.ave_counts(g, p) for g, p in zip(gold, parsed)]
@@ -570,7 +571,10 @@ def score(predictions: Any, task: str | TaskSpec, references: Any = None, *,
     references : sequence, optional
         The split's records (dicts with at least ``output``; QPR needs
         ``relevance``; ``options`` are used for parsing; a pandas DataFrame or
-        ``datasets.Dataset`` of them works too) or plain gold output strings.  Default: ``load_split(task, split)`` from ``$ECINSTRUCT_DATA``.
+        ``datasets.Dataset`` of them works too) or plain gold output strings,
+        in the official release's form (``"A: very positive"``, ``"B,A,C"``)
+        or the older one (``"A"``, ``"B, A, C"``); :func:`gold_answer` reads
+        them.  Default: ``load_split(task, split)`` from ``$ECINSTRUCT_DATA``.
     split : str
         Split to load when ``references`` is None (also tells the released
         AVE scorer whether the split is OOD).
@@ -594,8 +598,8 @@ def score(predictions: Any, task: str | TaskSpec, references: Any = None, *,
         Misaligned predictions (missing, extra or duplicate ids; wrong length),
         a bad option value, no references, or a bad gold reference (the
         message names its index and id: a label outside the task's labels, a
-        QPR grade outside E/S/C/I, an AVE gold that is not a JSON list of
-        triples).
+        QPR grade outside E/S/C/I or an output that is not a ranking of the
+        option letters, an AVE gold that is not a JSON list of triples).
     TypeError
         ``predictions`` of an unsupported type (the message lists the
         accepted ones).

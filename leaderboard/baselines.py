@@ -1,9 +1,17 @@
 """Reference predictors that need no weights: majority, random and lexical.
 
 They give every user a floor to beat and keep the board from being empty.
-Each returns one output string per record, written the way the gold
-``output`` is (``"B"``, ``"yes"``, ``"A, C, B"``, an AVE JSON list, answer
-text), so :func:`ecinstruct_eval.parse` reads them without failures.
+Each returns one output string per record, written in the task's output form
+(:attr:`ecinstruct_eval.TaskSpec.output_form`, the official release's:
+``"B"``, ``"A: very positive"``, ``"yes"``, ``"B,A,C"``, an AVE JSON list,
+answer text), so :func:`ecinstruct_eval.parse` reads them without failures.
+
+Inputs are read as the release writes them (RELEASED_FORMAT.md §2-§9): JSON
+text objects (PRP, PM with its bare ``NaN``, MPC, PSI, QPR's ``product list``,
+AP/AG's ``question`` and ``document``, AVE's product texts and ``target
+attributes``), SR's Python list of ``"1st: item"`` texts, SA's raw review.  An
+input that cannot be decoded is used as plain text; nothing here raises on a
+malformed input.
 
 - ``majority``: the most frequent training output (per task; per number of
   products for QPR; per attribute for AVE; the most frequent answer for AG).
@@ -35,14 +43,16 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ecinstruct_eval.data import read_json_text, read_py_list, record_options
 from ecinstruct_eval.tasks import LETTERS, TASKS
 
 __all__ = ["METHODS", "predict"]
 
 METHODS = ("majority", "random", "lexical")
 
-_LETTERED = re.compile(r"^\s*(?:[-*•]\s*)?(?:Product\s+)?([A-Z])\s*[:.)]\s*(.*\S)\s*$")
-_PRODUCT_N = re.compile(r"^\s*(?:[-*•]\s*)?Product\s*(\d)\s*[:.]\s*(.*\S)\s*$", re.I)
+_LETTERED = re.compile(r"^\s*(?:[-*•]\s*)?(?:Product\s+)?([A-Z])\s*[:.)]\s*(.*\S)\s*$", re.S)
+_PRODUCT_KEY = re.compile(r"product\s*(\d)", re.I)
+_ORDINAL = re.compile(r"^\s*\d+(?:st|nd|rd|th)\s*:\s*", re.I)
 _SENT = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -53,28 +63,70 @@ def _task_of(records: Sequence[Mapping]) -> str:
     return codes.pop()
 
 
-def _candidates(record: Mapping) -> list[tuple[str, str]]:
-    """Lettered candidates: the record's options, else ``Product A: ...`` lines of the input."""
+def _input_value(record: Mapping) -> dict | list | str:
+    """The record's input decoded: a dict (JSON object text), a list of strings (SR's
+    Python list text, or a JSON array), else the text itself."""
+    text = str(record.get("input", ""))
+    value = read_json_text(text)
+    if isinstance(value, dict) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        return value
+    listed = read_py_list(text)
+    return listed if listed is not None else text
+
+
+def _plain_text(value) -> str:
+    """Every string inside a decoded input, one per line (numbers and ``NaN`` left out)."""
+    out, stack = [], [value]
+    while stack:  # iterative: a deeply nested input cannot exhaust the recursion limit
+        v = stack.pop()
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, dict):
+            stack.extend(reversed(list(v.values())))
+        elif isinstance(v, list):
+            stack.extend(reversed(v))
+    return "\n".join(out)
+
+
+def _field(obj: dict, word: str, default=None):
+    """The value of the first key of ``obj`` containing ``word`` (case-insensitive)."""
+    return next((v for k, v in obj.items() if word in str(k).lower()), default)
+
+
+def _lettered(items: Iterable) -> list[tuple[str, str]]:
     out = []
-    for opt in record.get("options") or []:
-        m = _LETTERED.match(str(opt))
-        if m:
-            out.append((m.group(1), m.group(2)))
-    if out:
-        return out
-    for line in str(record.get("input", "")).splitlines():
-        m = re.match(r"^\s*Product\s+([A-Z])\s*:\s*(.*\S)\s*$", line)
+    for item in items:
+        m = _LETTERED.match(str(item))
         if m:
             out.append((m.group(1), m.group(2)))
     return out
 
 
+def _candidates(record: Mapping) -> list[tuple[str, str]]:
+    """Lettered candidates: the record's options (SR), else the input's product list (QPR)."""
+    out = _lettered(record_options(record))
+    if out:
+        return out
+    value = _input_value(record)
+    if isinstance(value, dict):
+        products = _field(value, "product list")
+        return _lettered(products) if isinstance(products, list) else []
+    if isinstance(value, str):
+        return _lettered(value.splitlines())
+    return []
+
+
 def _context(record: Mapping) -> str:
-    """The input without lettered candidate lines (the query, the history)."""
-    lines = [ln for ln in str(record.get("input", "")).splitlines()
-             if not re.match(r"^\s*Product\s+[A-Z]\s*:", ln)]
-    text = "\n".join(lines)
-    return re.sub(r"^\s*Query\s*:\s*", "", text, flags=re.I)
+    """What the candidates are compared with: QPR's query, SR's purchase history."""
+    value = _input_value(record)
+    if isinstance(value, dict):
+        query = _field(value, "query")
+        if query is not None:
+            return _plain_text(query)
+        return _plain_text({k: v for k, v in value.items() if "product list" not in str(k).lower()})
+    if isinstance(value, list):
+        return "\n".join(_ORDINAL.sub("", item) for item in value)
+    return "\n".join(ln for ln in value.splitlines() if not _LETTERED.match(ln))
 
 
 def _n_letters(record: Mapping, task: str) -> int:
@@ -115,39 +167,34 @@ def _gold_triples(record: Mapping) -> list[dict]:
     return [t for t in parsed if isinstance(t, dict)] if isinstance(parsed, list) else []
 
 
-def _input_object(record: Mapping) -> tuple[str, dict | None]:
-    """The record's input, and that input as a JSON object when it is one (else ``None``)."""
-    text = str(record.get("input", ""))
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        return text, None
-    return text, obj if isinstance(obj, dict) else None
-
-
 def _target_attributes(record: Mapping) -> list[str]:
-    text, obj = _input_object(record)
-    if obj is not None:
-        for k, v in obj.items():
-            if "attribute" in k.lower():
-                return [str(x) for x in v] if isinstance(v, list) else _split_attrs(str(v))
-    m = re.search(r"target attributes?\s*[:=]\s*(.+)", text, flags=re.I)
+    value = _input_value(record)
+    if isinstance(value, dict):
+        attrs = _field(value, "attribute")
+        if isinstance(attrs, list):
+            return [str(x) for x in attrs]
+        return _split_attrs(str(attrs)) if attrs is not None else []
+    m = re.search(r"target attributes?\s*[:=]\s*(.+)", _plain_text(value), flags=re.I)
     return _split_attrs(m.group(1)) if m else []
 
 
 def _split_attrs(s: str) -> list[str]:
-    s = s.strip()
-    if s.startswith("["):
-        try:
-            return [str(x) for x in json.loads(s)]
-        except ValueError:
-            pass
-    return [a.strip(" .'\"") for a in re.split(r"[,;]", s) if a.strip(" .'\"")]
+    """``"color and size"`` (the release joins attribute names with ``" and "``), or a list."""
+    parts = re.split(r"\s+and\s+|[,;]", s.strip().strip("[]"))
+    return [a.strip(" .'\"") for a in parts if a.strip(" .'\"")]
+
+
+def _product_texts(record: Mapping) -> list[tuple[str, str]]:
+    """AVE ``(source, text)`` pairs: ``("product title", ...)``, the target attributes left out."""
+    value = _input_value(record)
+    if isinstance(value, dict):
+        return [(str(k).lower(), _plain_text(v)) for k, v in value.items()
+                if "attribute" not in str(k).lower()]
+    return [("None", _plain_text(value))]
 
 
 def _ave_output(pairs: list[tuple[str, str, str]]) -> str:
-    return json.dumps([{"attribute": a.lower(), "value": v, "source": s} for a, v, s in pairs],
-                      ensure_ascii=False)
+    return json.dumps([{"attribute": a.lower(), "value": v, "source": s} for a, v, s in pairs])
 
 
 class _AveStats:
@@ -192,7 +239,7 @@ def _majority(task: str, records, train) -> list[str]:
         for r in records:
             n = _n_letters(r, task)
             c = by_len.get(n)
-            res.append(_top(c) if c else ", ".join(LETTERS[:n]))
+            res.append(_top(c) if c else TASKS[task].format_answer(LETTERS[:n]))
         return res
     top = _top(Counter(outs))
     return [top] * len(records)
@@ -220,31 +267,36 @@ def _random(task: str, records, train, seed: int) -> list[str]:
             res.append(answers[int(rng.integers(len(answers)))] if answers else "")
         elif spec.kind == "ranking":
             n = _n_letters(r, task)
-            res.append(", ".join(LETTERS[i] for i in rng.permutation(n)))
+            res.append(spec.format_answer([LETTERS[i] for i in rng.permutation(n)]))
         elif spec.kind == "pick":
             res.append(LETTERS[int(rng.integers(_n_letters(r, task)))])
         else:
             labels = spec.labels
-            res.append(labels[int(rng.integers(len(labels)))])
+            res.append(spec.format_answer(labels[int(rng.integers(len(labels)))]))
     return res
 
 
 def _nearest_neighbour(records, train) -> list[str]:
-    vec = _vectorizer([str(r["input"]) for r in train])
-    sims = _cos(vec, [str(r["input"]) for r in records], [str(r["input"]) for r in train])
+    """The output of the training record whose input text is most similar."""
+    train_texts = [_plain_text(_input_value(r)) for r in train]
+    vec = _vectorizer(train_texts)
+    sims = _cos(vec, [_plain_text(_input_value(r)) for r in records], train_texts)
     outs = [str(r["output"]).strip() for r in train]
     return [outs[int(np.argmax(row))] for row in sims]
 
 
 def _two_products(record: Mapping) -> tuple[str, str]:
-    found = {}
-    for line in str(record.get("input", "")).splitlines():
-        m = _PRODUCT_N.match(line)
-        if m:
-            found[m.group(1)] = m.group(2)
+    """PRP's two titles (``{"Product 1:": ..., "Product 2:": ...}``); else the text halved."""
+    value = _input_value(record)
+    found: dict[str, str] = {}
+    if isinstance(value, dict):
+        for k, v in value.items():
+            m = _PRODUCT_KEY.search(str(k))
+            if m and m.group(1) not in found:
+                found[m.group(1)] = _plain_text(v)
     if "1" in found and "2" in found:
         return found["1"], found["2"]
-    text = str(record.get("input", ""))
+    text = _plain_text(value)
     return text[: len(text) // 2], text[len(text) // 2:]
 
 
@@ -273,14 +325,18 @@ def _lexical(task: str, records, train, seed: int) -> list[str]:
         stats = _AveStats(train)
         res = []
         for r in records:
-            text = str(r.get("input", "")).lower()
+            texts = [(src, text.lower()) for src, text in _product_texts(r)]
             pairs = []
             for a in _target_attributes(r):
                 found = ("None", "None")
                 for v, _ in sorted(stats.values.get(a.lower(), Counter()).items(),
                                    key=lambda kv: (-kv[1], kv[0])):
-                    if v != "None" and re.search(r"\b" + re.escape(v.lower()) + r"\b", text):
-                        found = (v, stats.source_of(a, v))
+                    pattern = re.compile(r"\b" + re.escape(v.lower()) + r"\b")
+                    src = next((s for s, t in texts if pattern.search(t)), None) \
+                        if v != "None" else None
+                    if src is not None:
+                        # the field the value was found in is its source, as the release names it
+                        found = (v, src if src != "None" else stats.source_of(a, v))
                         break
                 pairs.append((a, *found))
             res.append(_ave_output(pairs))
@@ -299,7 +355,8 @@ def _lexical(task: str, records, train, seed: int) -> list[str]:
             s = (c_vecs[start:start + len(c)] @ q_vecs[k].T).toarray().ravel()
             start += len(c)
             order = sorted(range(len(c)), key=lambda i: (-s[i], i))
-            res.append(c[order[0]][0] if spec.kind == "pick" else ", ".join(c[i][0] for i in order))
+            res.append(c[order[0]][0] if spec.kind == "pick"
+                       else spec.format_answer([c[i][0] for i in order]))
         return res
     if spec.kind == "generation":
         res = []
@@ -318,22 +375,20 @@ def _lexical(task: str, records, train, seed: int) -> list[str]:
 
 
 def _question_and_sentences(record: Mapping) -> tuple[str, list[str]]:
-    text, obj = _input_object(record)
-    if obj is not None:
-        q = next((str(v) for k, v in obj.items() if "question" in k.lower()), "")
-        rv = next((v for k, v in obj.items() if "review" in k.lower()), [])
-        body = " ".join(map(str, rv)) if isinstance(rv, list) else str(rv)
+    """AP/AG's question and the sentences of its document (``{"question", "document"}``)."""
+    value = _input_value(record)
+    if isinstance(value, dict):
+        q = _plain_text(_field(value, "question", ""))
+        doc = _field(value, "document")
+        if doc is None:
+            doc = _field(value, "review", [])
+        snippets = doc if isinstance(doc, list) else [doc]
     else:
-        m = re.search(r"question\s*:\s*(.+)", text, flags=re.I)
-        if m:
-            q = m.group(1).strip()
-            body = text[: m.start()] + "\n" + text[m.end():]
-        else:
-            lines = text.strip().split("\n", 1)
-            q, body = lines[0], lines[1] if len(lines) > 1 else ""
-    body = re.sub(r"^\s*(?:[-*•]\s*)?(?:(?:reviews?|review snippets?|documents?)(?:\s*\d+)?\s*:|\d+[.)])?\s*",
-                  "", body, flags=re.I | re.M)
-    sentences = [s.strip() for s in _SENT.split(body) if len(s.strip().split()) >= 3]
+        text = _plain_text(value)
+        lines = text.strip().split("\n", 1)
+        q, snippets = lines[0], lines[1:]
+    sentences = [s.strip() for snippet in snippets for s in _SENT.split(_plain_text(snippet))
+                 if len(s.strip().split()) >= 3]
     return q, sentences
 
 

@@ -17,8 +17,8 @@ be parsed or lack a required field are skipped and counted in the
 
 Examples
 --------
->>> similar_item_asins('<a href="/Foo-Bar/dp/B00004TUBL/ref=x">')
-['B00004TUBL']
+>>> Interaction("U1", "B00004TUBL", 5.0, 1529193600, "Great.").rating
+5.0
 """
 
 from __future__ import annotations
@@ -32,8 +32,6 @@ from typing import NamedTuple
 
 from builders.core import TaskReport, iter_json_lines, open_binary
 
-_DP = re.compile(r"/dp/([A-Z0-9]{10})")
-
 
 class Interaction(NamedTuple):
     """One review (or rating) reduced to what the tasks read."""
@@ -43,17 +41,6 @@ class Interaction(NamedTuple):
     rating: float
     time: int
     text: str
-
-
-def similar_item_asins(similar_item) -> list[str]:
-    """ASINs linked from a ``similar_item`` field (an HTML table string; a list of ASINs is accepted too)."""
-    if not similar_item:
-        return []
-    if isinstance(similar_item, list):
-        return [a for a in dict.fromkeys(x for x in similar_item if isinstance(x, str))]
-    if not isinstance(similar_item, str):
-        return []
-    return list(dict.fromkeys(_DP.findall(similar_item)))
 
 
 _ASIN_FIELD = re.compile(r'"asin":\s*"([^"\\]+)"')
@@ -100,15 +87,6 @@ def iter_asin_records(
         yield obj
 
 
-def text_list(value) -> list[str]:
-    """A metadata field as a list of strings (``description``/``feature`` are lists, may be a string)."""
-    if isinstance(value, str):
-        return [value] if value.strip() else []
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, str) and v.strip()]
-    return []
-
-
 def iter_reviews(path: Path, report: TaskReport | None = None, *, limit: int | None = None) -> Iterator[Interaction]:
     """Stream reviews as :class:`Interaction`; ``limit`` stops after that many valid reviews.
 
@@ -146,11 +124,17 @@ def iter_review_objects(path: Path, report: TaskReport | None = None, *, max_lin
     >>> [o["overall"] for o in iter_review_objects(p, max_lines=2)]
     [5.0, 4.0]
     """
+    from builders import progress
+
     label = Path(path).name
     n = bad = undecodable = 0
+    tracker = progress.track(label, total=Path(path).stat().st_size)
+    every = progress.EVERY
     try:
         with open_binary(path) as f:
-            for raw in itertools.islice(f, max_lines):
+            for lineno, raw in enumerate(itertools.islice(f, max_lines), 1):
+                if not lineno & every:
+                    tracker.update(n, progress.raw_position(f))
                 if not raw or raw.isspace():
                     continue
                 try:
@@ -166,6 +150,7 @@ def iter_review_objects(path: Path, report: TaskReport | None = None, *, max_lin
                 n += 1
                 yield obj
     finally:
+        tracker.close(n)
         if report is not None:
             if n:
                 report.read(label, n)

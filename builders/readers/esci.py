@@ -10,22 +10,28 @@ Two Parquet files in their published schema (amazon-science/esci-data):
     product_id, product_title, product_description, product_bullet_point,
     product_brand, product_color, product_locale
 
-Both are read by record batches with column projection, so only the rows of
-one locale (a few hundred MB for the US share of the full data) are held.
-Rows with a missing query/product id or an unknown label are skipped and
-counted in the report.
+Both are read by record batches with column projection.  The examples of one
+locale are kept as an Arrow table in file order (the release's left join keeps
+the examples' order); product titles are streamed and only those of wanted
+product ids are held.  As in the release, a missing query, product id or title
+is read as ``""`` (``fillna("")``), not dropped; rows with a label or split
+outside ESCI's are dropped and counted.
 
 Examples
 --------
 >>> from builders.core import TaskReport
 >>> r = TaskReport("MPC")
->>> table = read_examples("samples/sources/esci/" + EXAMPLES_FILE, r)  # doctest: +SKIP
->>> titles = read_titles("samples/sources/esci/" + PRODUCTS_FILE, set(table["product_id"].to_pylist()), r)  # doctest: +SKIP
+>>> table = read_examples("samples/sources/esci/" + EXAMPLES_FILE, r)
+>>> table.column_names
+['example_id', 'query', 'product_id', 'esci_label', 'small_version', 'split']
+>>> titles = read_titles("samples/sources/esci/" + PRODUCTS_FILE, {"B08VSJGP1N"}, r)
+>>> titles["B08VSJGP1N"][:35]
+'Apple Carplay Double Din Car Stereo'
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from builders import progress
@@ -46,8 +52,8 @@ PRODUCTS_COLUMNS = (
 LABELS = ("E", "S", "C", "I")
 #: Spelled-out labels some redistributions use.
 LABEL_ALIASES = {"exact": "E", "substitute": "S", "complement": "C", "irrelevant": "I"}
-#: Columns kept from the examples file, in this order.
-KEPT_COLUMNS = ("example_id", "query", "query_id", "product_id", "esci_label", "split")
+#: Columns of the table :func:`read_examples` returns, in this order.
+KEPT_COLUMNS = ("example_id", "query", "product_id", "esci_label", "small_version", "split")
 #: Rows per record batch: each batch becomes Python rows for the filters, so this bounds that transient.
 BATCH_SIZE = 8_192
 #: Parquet decoding on one thread: the per-row Python work dominates, and every decoding thread keeps
@@ -69,7 +75,11 @@ def _parquet_file(path: Path, required: Iterable[str]):
 
 
 def normalise_label(value) -> str | None:
-    """``"E"``/``"exact"``/``"Exact"`` -> ``"E"``; anything else -> ``None``."""
+    """``"E"``/``"exact"``/``"Exact"`` -> ``"E"``; anything else -> ``None``.
+
+    >>> normalise_label("Substitute"), normalise_label("X")
+    ('S', None)
+    """
     if value is None:
         return None
     text = str(value).strip()
@@ -78,26 +88,19 @@ def normalise_label(value) -> str | None:
     return LABEL_ALIASES.get(text.lower())
 
 
-def read_examples(
-    path: Path,
-    report: TaskReport,
-    *,
-    locale: str = "us",
-    version: str | None = "large_version",
-    batch_size: int = BATCH_SIZE,
-):
-    """The examples of one locale as a ``pyarrow.Table`` with :data:`KEPT_COLUMNS`.
+def read_examples(path: Path, report: TaskReport, *, locale: str = "us", batch_size: int = BATCH_SIZE):
+    """The examples of one locale, in file order, as a ``pyarrow.Table`` with :data:`KEPT_COLUMNS`.
 
-    ``version`` keeps rows whose ``small_version`` / ``large_version`` flag is
-    1 (``None`` keeps all).  ``esci_label`` is normalised to one letter and
-    ``split`` lower-cased; rows of other locales are counted as read but not
-    as dropped (they are out of scope, not malformed).
+    A missing ``query`` or ``product_id`` becomes ``""`` and a missing
+    ``small_version`` 0; ``esci_label`` is normalised to one letter and
+    ``split`` lower-cased.  Rows of other locales are counted as read and
+    skipped (out of scope); rows with an unknown label or split are dropped.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     pf = _parquet_file(path, EXAMPLES_COLUMNS)
-    columns = list(dict.fromkeys([*KEPT_COLUMNS, "product_locale", *([version] if version else [])]))
+    columns = ["example_id", "query", "product_id", "product_locale", "esci_label", "small_version", "split"]
     kept = []
     source = Path(path).name
     tracker = progress.track(source, total=pf.metadata.num_rows, unit="rows")
@@ -107,31 +110,24 @@ def read_examples(
         n += batch.num_rows
         tracker.update(n)
         mask = pc.fill_null(pc.equal(batch.column("product_locale"), locale), False)
-        n_locale = _count(mask)
-        report.skip("other locale", batch.num_rows - n_locale)
-        if version:
-            mask = pc.and_(mask, pc.fill_null(pc.equal(batch.column(version), 1), False))
-            report.skip(f"not in {version}", n_locale - _count(mask))
+        n_batch = batch.num_rows
         batch = batch.filter(mask)
-        if batch.num_rows == 0:
-            continue
-        rows = batch.select(list(KEPT_COLUMNS)).to_pylist()
+        report.skip("other locale", n_batch - batch.num_rows)
         good = []
-        for row in rows:
+        for row in batch.to_pylist():
             label = normalise_label(row["esci_label"])
             if label is None:
                 report.drop("esci: unknown label")
-                continue
-            if not row["query"] or not str(row["query"]).strip() or not row["product_id"]:
-                report.drop("esci: missing query or product id")
                 continue
             split = str(row["split"] or "").strip().lower()
             if split not in ("train", "test"):
                 report.drop("esci: unknown split")
                 continue
-            row["esci_label"], row["split"] = label, split
-            row["query"] = str(row["query"]).strip()
-            good.append(row)
+            good.append({
+                "example_id": row["example_id"], "query": row["query"] or "",
+                "product_id": row["product_id"] or "", "esci_label": label,
+                "small_version": int(row["small_version"] or 0), "split": split,
+            })
         if good:
             kept.append(pa.Table.from_pylist(good, schema=_kept_schema()))
     tracker.close(n)
@@ -144,9 +140,50 @@ def _kept_schema():
     import pyarrow as pa
 
     return pa.schema([
-        ("example_id", pa.int64()), ("query", pa.string()), ("query_id", pa.int64()),
-        ("product_id", pa.string()), ("esci_label", pa.string()), ("split", pa.string()),
+        ("example_id", pa.int64()), ("query", pa.string()), ("product_id", pa.string()),
+        ("esci_label", pa.string()), ("small_version", pa.int64()), ("split", pa.string()),
     ])
+
+
+def iter_titles(
+    path: Path,
+    product_ids: set[str] | None,
+    report: TaskReport,
+    *,
+    locale: str = "us",
+    batch_size: int = BATCH_SIZE,
+) -> Iterator[tuple[str, str]]:
+    """``(product_id, product_title)`` of one locale's products, streaming the products file.
+
+    Only the wanted ids (every id when ``product_ids`` is ``None``), each at
+    its first occurrence; products without a title are left out (the caller
+    reads them as ``""``).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pf = _parquet_file(path, PRODUCTS_COLUMNS)
+    wanted = None if product_ids is None else pa.array(sorted(product_ids), type=pa.string())
+    seen: set[str] = set()
+    source = Path(path).name
+    tracker = progress.track(source, total=pf.metadata.num_rows, unit="rows")
+    n = 0
+    for batch in pf.iter_batches(batch_size=batch_size, columns=["product_id", "product_title", "product_locale"],
+                                 use_threads=USE_THREADS):
+        report.read(source, batch.num_rows)
+        n += batch.num_rows
+        tracker.update(n)
+        mask = pc.equal(batch.column("product_locale"), locale)
+        if wanted is not None:
+            mask = pc.and_(mask, pc.is_in(batch.column("product_id"), value_set=wanted))
+        batch = batch.filter(pc.fill_null(mask, False))
+        for pid, title in zip(batch.column("product_id").to_pylist(), batch.column("product_title").to_pylist()):
+            if pid in seen:
+                continue
+            seen.add(pid)
+            if title:
+                yield pid, title
+    tracker.close(n)
 
 
 def read_titles(
@@ -157,37 +194,5 @@ def read_titles(
     locale: str = "us",
     batch_size: int = BATCH_SIZE,
 ) -> dict[str, str]:
-    """``{product_id: product_title}`` for the wanted ids of one locale, streaming the products file.
-
-    Products without a title are left out (the task counts the examples it
-    cannot render).
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    pf = _parquet_file(path, PRODUCTS_COLUMNS)
-    wanted = pa.array(sorted(product_ids), type=pa.string())
-    out: dict[str, str] = {}
-    source = Path(path).name
-    tracker = progress.track(source, total=pf.metadata.num_rows, unit="rows")
-    n = 0
-    for batch in pf.iter_batches(batch_size=batch_size, columns=["product_id", "product_title", "product_locale"],
-                                   use_threads=USE_THREADS):
-        report.read(source, batch.num_rows)
-        n += batch.num_rows
-        tracker.update(n)
-        mask = pc.and_(pc.equal(batch.column("product_locale"), locale),
-                       pc.is_in(batch.column("product_id"), value_set=wanted))
-        batch = batch.filter(pc.fill_null(mask, False))
-        for pid, title in zip(batch.column("product_id").to_pylist(), batch.column("product_title").to_pylist()):
-            if title and pid not in out:
-                out[pid] = title
-    tracker.close(n)
-    return out
-
-
-def _count(mask) -> int:
-    """Number of true values of a boolean Arrow array."""
-    import pyarrow.compute as pc
-
-    return int(pc.sum(pc.cast(mask, "int64")).as_py() or 0)
+    """``{product_id: product_title}`` for the wanted ids of one locale (see :func:`iter_titles`)."""
+    return dict(iter_titles(path, product_ids, report, locale=locale, batch_size=batch_size))

@@ -11,6 +11,12 @@ product per line::
 Negatives have attributes whose ``evidences`` list is empty.  Lines that do
 not follow this schema are skipped and counted.
 
+The release read MAVE's PRODUCT splits, one folder per split holding
+``<split>/00_All/mave_positives.jsonl`` and ``mave_negatives.jsonl``
+(:func:`find_split_files`); the files of the repository's full-version
+script have no split (:data:`FILES`, found with
+:func:`builders.core.find_source`).
+
 Examples
 --------
 >>> validate({"id": "B1", "category": "Scarves", "paragraphs": [{"text": "Wool scarf", "source": "title"}],
@@ -24,6 +30,42 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from builders.core import TaskReport, iter_json_lines
+
+#: The two files of the full version, positives first (the release's order).
+FILES = ("mave_positives.jsonl", "mave_negatives.jsonl")
+#: Split folder name of the PRODUCT splits -> our split.
+SPLIT_DIRS = {"train": "train", "val": "validation", "test": "test"}
+_SUFFIXES = ("", ".gz", ".bz2", ".xz")
+
+
+def find_split_files(root: Path) -> dict[str, list[Path]]:
+    """``{split: [positives, negatives]}`` of the PRODUCT split layout under ``root`` (any depth).
+
+    A split counts when its folder ``<train|val|test>/00_All/`` holds both
+    files (gzip/bz2/xz or not); the first such folder in path order wins.
+    Empty when the layout is absent.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for split in ("train", "val"):
+    ...     (root / "splits" / "PRODUCT" / split / "00_All").mkdir(parents=True)
+    ...     for name in FILES:
+    ...         _ = (root / "splits" / "PRODUCT" / split / "00_All" / name).write_text("")
+    >>> {s: [p.relative_to(root).as_posix() for p in ps] for s, ps in find_split_files(root).items()}["validation"]
+    ['splits/PRODUCT/val/00_All/mave_positives.jsonl', 'splits/PRODUCT/val/00_All/mave_negatives.jsonl']
+    """
+    out: dict[str, list[Path]] = {}
+    root = Path(root)
+    if not root.is_dir():
+        return out
+    for folder in sorted(p for p in root.rglob("00_All") if p.is_dir()):
+        split = SPLIT_DIRS.get(folder.parent.name)
+        if split is None or split in out:
+            continue
+        found = [next((folder / (n + s) for s in _SUFFIXES if (folder / (n + s)).is_file()), None) for n in FILES]
+        if all(found):
+            out[split] = found
+    return out
 
 
 def validate(obj) -> str:
@@ -52,9 +94,9 @@ def validate(obj) -> str:
     return ""
 
 
-def iter_products(path: Path, report: TaskReport | None = None) -> Iterator[dict]:
-    """Stream valid MAVE product records from ``path``."""
-    label = Path(path).name
+def iter_products(path: Path, report: TaskReport | None = None, *, label: str | None = None) -> Iterator[dict]:
+    """Stream valid MAVE product records from ``path`` (counted under ``label``, default the file name)."""
+    label = label or Path(path).name
     for _, obj in iter_json_lines(path, report, label=label):
         why = validate(obj)
         if why:

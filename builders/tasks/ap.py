@@ -22,7 +22,7 @@ Examples
 >>> select(list("abc"), 5)
 ['a', 'b', 'c']
 >>> select(list("abcde"), 2, seed=1)
-['c', 'd']
+['c', 'b']
 """
 
 from __future__ import annotations

@@ -1,193 +1,213 @@
-"""AVE, attribute value extraction (paper, Appendix A.1.1).
+"""AVE, attribute value extraction, built as the official release built it (RELEASED_FORMAT.md §2).
 
-MAVE positives and negatives (full version, with the product paragraphs).
-Seven attributes are held out as the OOD source (a seeded choice among all
-attribute names, or the configured ``categories["AVE"]["ood"]`` list): a
-product with a held-out attribute goes to ``test_ood`` with only the held-out
-attributes as targets, and never to an IND split (its lines in either file
-without a held-out attribute are skipped).  Other products are split 8:1:1 by
-a hash of their id.
+The release's procedure:
 
-The input lists the product's title, description, feature and brand (the
-paper's example; paragraphs of one source are joined, features by ``", "``)
-and the target attributes.  The gold output is a JSON list of
-``{"attribute", "value", "source"}`` triples, one per distinct value and
-source (source ``"product title"``, ``"product description"``, ...), with
-``"None"`` value and source for an attribute without evidence (a negative).
-Evidence values are checked against the cleaned text; an evidence from a
-source the input does not show (price) or no longer found after cleaning is
-discarded (counted per reason in ``report.extra["evidences_dropped"]``, since
-the product row itself may be kept), and a product left without targets is
-dropped.
+1. Rows: per MAVE PRODUCT split (``train``, ``val``, ``test``) the lines of
+   ``<split>/00_All/mave_positives.jsonl`` followed by those of
+   ``mave_negatives.jsonl``.  A row's holdout key is ``attributes[0].key``.
+2. OOD holdout: the distinct keys of the **test** rows in order of first
+   appearance, shuffled twice with Python's ``random`` after ``seed(1)``;
+   walking that list, each key is held out unless the held-out test rows
+   already number at least 1000 (then the walk stops).
+3. Per split, the IND rows (key not held out) in row order, shuffled by pandas
+   ``sample(frac=1, random_state=1)``; the first ``size`` of them are used.
+   The OOD rows are the held-out **test** rows, concatenated key by key in
+   holdout order, shuffled the same way; only the OOD test set is written.
+   Held-out rows of train and validation are not used.
+4. ``input`` is the JSON text of an object with one key ``"product <source>"``
+   per paragraph source, in order of first appearance, whose texts are joined
+   by ``", "``, then ``"target attributes"``: the row's attribute keys joined
+   by ``" and "``.  No cleaning of any kind.
+5. ``output`` is the JSON text of a list of ``{"attribute", "value",
+   "source"}`` objects, all lower-cased: one per evidence (the source is the
+   evidence paragraph's ``"product <source>"``), ``"None"``/``"None"`` for an
+   attribute without evidence; identical triples collapse.  The release built
+   them as a Python set, so its list order is hash-seeded and unknown; we keep
+   the order of first appearance (attributes, then evidences, in row order).
 
-Options (``BuildConfig.options["AVE"]``): ``n_ood_attributes`` (7),
-``max_input_words`` (800).
+Differences from the release (each recorded with ``report.differs``): that
+list order; the split of the single-file layout (MAVE's full-version script
+writes ``mave_positives.jsonl`` and ``mave_negatives.jsonl`` without splits:
+we split their rows 8:1:1 by a seeded hash of the product id, so a product's
+positives and negatives lines share a split, and read each split's rows
+positives first, in file order); a configured holdout
+(``categories["AVE"]["ood"]``) instead of the drawn one; a holdout threshold
+other than 1000 (option ``ood_test_rows``; default the ``test_ood`` target
+size, which is 1000 at the paper's sizes, and 1000 with sizes ``"all"``).
+
+Memory stays bounded by the target sizes: a first pass keeps each row's
+position and key only, the second renders the chosen rows.
+
+Examples
+--------
+>>> row = {"id": "B1", "category": "Scarves", "paragraphs": [
+...     {"text": "Wool Scarf", "source": "title"}, {"text": "Warm", "source": "feature"},
+...     {"text": "Soft wool", "source": "feature"}],
+...     "attributes": [{"key": "Material", "evidences": [{"value": "Wool", "pid": 0}, {"value": "wool", "pid": 2}]},
+...                    {"key": "Color", "evidences": []}]}
+>>> print(render_input(row))
+{"product title": "Wool Scarf", "product feature": "Warm, Soft wool", "target attributes": "Material and Color"}
+>>> print(json_text(gold_triples(row)))
+[{"attribute": "material", "value": "wool", "source": "product title"}, {"attribute": "material", "value": "wool", \
+"source": "product feature"}, {"attribute": "color", "value": "None", "source": "None"}]
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Iterable
 from pathlib import Path
 
 from builders.core import (
     NOT_SAMPLED,
-    BottomK,
     BuildConfig,
     Example,
     TaskReport,
     assign_split,
-    clean_text,
     find_source,
-    shuffled,
-    stable_hash,
-    task_rng,
 )
-from builders.readers.mave import iter_products
+from builders.readers.mave import FILES, find_split_files, iter_products
+from builders.release import json_text, pandas_sample, py_rng
 
 TASK = "AVE"
-#: MAVE paragraph sources shown in the input, with their labels and how paragraphs are joined.
-SHOWN = (("title", "Product title", " "), ("description", "Product description", " "),
-         ("feature", "Product feature", ", "), ("brand", "Product brand", " "))
-FILES = ("mave_positives.jsonl", "mave_negatives.jsonl")
+IND_SPLITS = ("train", "validation", "test")
+#: The release's holdout threshold (held-out test rows) at the paper's sizes.
+OOD_TEST_ROWS = 1000
+#: Skip reason of a held-out row of train or validation (the release writes only the OOD test set).
+HELD_OUT_UNUSED = "held-out attribute outside the test split"
 
 
-def held_out_attributes(counts: Counter, n: int, seed: int) -> list[str]:
-    """``n`` attribute names drawn by the seeded stream from all names (sorted), returned sorted.
+def render_input(row: dict) -> str:
+    """The release's ``input`` of a MAVE row (paragraphs grouped by source, then the target attributes)."""
+    groups: dict[str, list[str]] = {}
+    for p in row["paragraphs"]:
+        groups.setdefault("product " + p["source"], []).append(p["text"])
+    obj = {key: ", ".join(texts) for key, texts in groups.items()}
+    obj["target attributes"] = " and ".join(a["key"] for a in row["attributes"])
+    return json_text(obj)
 
-    >>> held_out_attributes(Counter({"Color": 3, "Material": 2, "Size": 1}), 2, 1) == held_out_attributes(
-    ...     Counter({"Size": 1, "Color": 3, "Material": 2}), 2, 1)
-    True
+
+def gold_triples(row: dict) -> list[dict]:
+    """The release's set of gold triples, lower-cased, in order of first appearance."""
+    seen: dict[tuple[str, str, str], None] = {}
+    for a in row["attributes"]:
+        name = a["key"].lower()
+        if not a["evidences"]:
+            seen.setdefault((name, "None", "None"), None)
+        for ev in a["evidences"]:
+            source = ("product " + row["paragraphs"][ev["pid"]]["source"]).lower()
+            seen.setdefault((name, ev["value"].lower(), source), None)
+    return [{"attribute": k, "value": v, "source": s} for k, v, s in seen]
+
+
+def holdout(test_keys: list[str], counts: Counter, threshold: int, seed: int = 1) -> list[str]:
+    """The release's held-out attribute keys, in holdout order.
+
+    ``test_keys`` are the test rows' keys in row order; ``counts`` the test
+    rows per key.
+
+    >>> holdout(["a", "b", "a", "c", "d"], Counter("abacd"), 2)
+    ['b', 'a']
     """
-    names = sorted(counts)
-    if n >= len(names):
-        raise ValueError(f"AVE: cannot hold out {n} of only {len(names)} attributes")
-    return sorted(task_rng(seed, TASK, "ood-attributes").sample(names, n))
+    keys = list(dict.fromkeys(test_keys))
+    rng = py_rng(seed)
+    rng.shuffle(keys)
+    rng.shuffle(keys)
+    held, n = [], 0
+    for key in keys:
+        if n >= threshold:
+            break
+        held.append(key)
+        n += counts[key]
+    return held
 
 
-def products_with_held_out(paths: Iterable[Path], ood_set: set[str]) -> set[str]:
-    """Ids of the products that have an attribute of ``ood_set`` in any of ``paths``."""
-    return {
-        product["id"]
-        for path in paths
-        for product in iter_products(path, None)
-        if any(a["key"] in ood_set for a in product["attributes"])
-    }
-
-
-def product_fields(product: dict) -> dict[str, str]:
-    """Cleaned text per shown source (paragraphs of one source joined)."""
-    by_source: dict[str, list[str]] = {}
-    for p in product["paragraphs"]:
-        text = clean_text(p["text"])
-        if text:
-            by_source.setdefault(p["source"], []).append(text)
-    return {src: sep.join(by_source[src]) for src, _, sep in SHOWN if src in by_source}
-
-
-def format_input(fields: dict[str, str], targets: list[str]) -> str:
-    """The paper's input layout: ``Product title: ...`` lines, then ``Target attributes: ...``."""
-    lines = [f"{label}: {fields[src]}" for src, label, _ in SHOWN if fields.get(src)]
-    lines.append(f"Target attributes: {', '.join(targets)}")
-    return "\n".join(lines)
-
-
-def gold_triples(product: dict, fields: dict[str, str], keys: list[str], report: TaskReport) -> list[dict]:
-    """Gold ``{"attribute", "value", "source"}`` triples of ``keys`` (``"None"`` for no evidence).
-
-    Discarded evidences are counted in ``report.extra["evidences_dropped"]``, not as dropped rows.
-    """
-    discarded = report.extra.setdefault("evidences_dropped", {})
-
-    def discard(reason: str) -> None:
-        discarded[reason] = discarded.get(reason, 0) + 1
-
-    triples = []
-    for attr in product["attributes"]:
-        if attr["key"] not in keys:
-            continue
-        name = attr["key"].lower()
-        seen = set()
-        found = []
-        for ev in attr["evidences"]:
-            src = product["paragraphs"][ev["pid"]]["source"]
-            if src not in fields:
-                discard("evidence from a source not shown")
+def _files(cfg: BuildConfig, report: TaskReport) -> list[tuple[str | None, Path, str]]:
+    """``(split or None, path, label)`` of every MAVE file, in reading order."""
+    root = Path(cfg.sources) / "mave"
+    per_split = find_split_files(root)
+    if per_split:
+        out = []
+        for split in IND_SPLITS:
+            if split not in per_split:
+                report.note(f"no MAVE {split} split folder: {split} is empty")
                 continue
-            value = clean_text(ev["value"])
-            if not value or value.lower() not in fields[src].lower():
-                discard("evidence value not in cleaned text")
-                continue
-            if (value.lower(), src) in seen:
-                continue
-            seen.add((value.lower(), src))
-            found.append({"attribute": name, "value": value, "source": f"product {src}"})
-        if attr["evidences"] and not found:
-            continue  # a positive whose evidence cannot be shown: not a target
-        triples.extend(found or [{"attribute": name, "value": "None", "source": "None"}])
-    return triples
+            out += [(split, p, p.relative_to(root).as_posix()) for p in per_split[split]]
+        return out
+    paths = [find_source(cfg.sources, "mave", [name], task=TASK) for name in FILES]
+    report.differs("MAVE files without the PRODUCT split folders (<split>/00_All/): rows are split 8:1:1 by a seeded "
+                   "hash of the product id, each split reading positives then negatives in file order; the release "
+                   "read train/, val/ and test/00_All/")
+    return [(None, p, p.name) for p in paths]
 
 
 def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
-    paths = [find_source(cfg.sources, "mave", [name], task=TASK) for name in FILES]
-    max_words = cfg.option(TASK, "max_input_words", 800)
-    conf = cfg.categories.get(TASK, {})
-    if conf.get("ood") is not None:
-        ood_attrs = sorted(conf["ood"])
+    files = _files(cfg, report)
+    # first pass: (file, ordinal, key) of every valid row, per split in the release's row order
+    rows: dict[str, list[tuple[int, int, str]]] = {s: [] for s in IND_SPLITS}
+    for i, (split, path, label) in enumerate(files):
+        for j, row in enumerate(iter_products(path, report, label=label)):
+            s = split or assign_split(cfg.seed, TASK, row["id"])
+            rows[s].append((i, j, row["attributes"][0]["key"]))
+    counts = Counter(k for _, _, k in rows["test"])
+    configured = cfg.categories.get(TASK, {}).get("ood")
+    threshold = cfg.option(TASK, "ood_test_rows", cfg.target("test_ood") or OOD_TEST_ROWS)
+    if configured is not None:
+        held = list(dict.fromkeys(configured))
+        report.differs(f"held-out attributes configured ({', '.join(held)}) instead of the release's drawn holdout")
     else:
-        counts: Counter = Counter()
-        for path in paths:
-            for product in iter_products(path, None):
-                counts.update({a["key"] for a in product["attributes"]})
-        ood_attrs = held_out_attributes(counts, cfg.option(TASK, "n_ood_attributes", 7), cfg.seed)
-    ood_set = set(ood_attrs)
-    # A product's positives and negatives lines are routed together: one with a
-    # held-out attribute in either file stays out of the IND splits.
-    held_ids = products_with_held_out(paths, ood_set)
-    splits = ("train", "validation", "test", "test_ood")
-    heaps = {s: BottomK(cfg.size(s)) for s in splits}
-    for path in paths:
-        kind = "positive" if "positive" in path.name else "negative"
-        for product in iter_products(path, report):
-            keys = list(dict.fromkeys(a["key"] for a in product["attributes"]))
-            held = [k for k in keys if k in ood_set]
-            if held:
-                split, keys = "test_ood", held
-            elif product["id"] in held_ids:
-                report.skip("product with a held-out attribute")
-                continue
-            else:
-                split = assign_split(cfg.seed, TASK, product["id"])
-            h = stable_hash(cfg.seed, TASK, "sample", kind, product["id"])
-            if not heaps[split].would_keep(h):
-                if heaps[split].get(h) is not None:
-                    report.drop("duplicate product")
-                else:
-                    report.skip(NOT_SAMPLED)
-                continue
-            fields = product_fields(product)
-            if "title" not in fields:
-                report.drop("product without title")
-                continue
-            triples = gold_triples(product, fields, keys, report)
-            targets = list(dict.fromkeys(t["attribute"] for t in triples))
-            if not targets:
-                report.drop("product without a showable target")
-                continue
-            targets = [k for k in keys if k.lower() in targets]
-            text = format_input(fields, targets)
-            if len(text.split()) > max_words:
-                report.drop(f"input over {max_words} words")
-                continue
-            heaps[split].offer(h, Example(
-                input=text,
-                output=json.dumps(triples, ensure_ascii=False),
-                category=product.get("category", "") if isinstance(product.get("category"), str) else "",
-                source_ids=[product["id"]],
-                attributes=triples,
-            ))
-    for heap in heaps.values():
-        report.skip(NOT_SAMPLED, heap.evicted)
-    report.extra["ood_attributes"] = ood_attrs
-    return {s: shuffled(heaps[s].items(), cfg.seed, TASK, f"order/{s}") for s in splits}
+        held = holdout([k for _, _, k in rows["test"]], counts, threshold, cfg.seed)
+        if threshold != OOD_TEST_ROWS:
+            report.differs(f"holdout stops at {threshold} held-out test rows (the release: {OOD_TEST_ROWS}), "
+                           "scaled to the OOD test size")
+    if counts and not set(counts) - set(held):
+        report.note("every test attribute is held out, so the IND test split is empty: the test split is too small "
+                    "for the holdout threshold (option ood_test_rows)")
+    report.differs("output triples: the release listed a Python set (hash-seeded order); we list them in order of "
+                   "first appearance (attributes, then evidences)")
+    held_set = set(held)
+    chosen: dict[str, list[tuple[int, int, str]]] = {}
+    for split in IND_SPLITS:
+        ind = [r for r in rows[split] if r[2] not in held_set]
+        if split != "test":
+            report.skip(HELD_OUT_UNUSED, len(rows[split]) - len(ind))
+        chosen[split] = _first(pandas_sample(ind, seed=cfg.seed, frac=1), cfg.target(split), report)
+    if held:
+        ood = [r for key in held for r in rows["test"] if r[2] == key]
+        chosen["test_ood"] = _first(pandas_sample(ood, seed=cfg.seed, frac=1), cfg.target("test_ood"), report)
+    report.extra["ood_attributes"] = held
+    splits = _render(files, chosen)
+    report.tally_splits(splits, key=lambda ex: ex.category, by="category")
+    return splits
+
+
+def _first(items: list, size: int | None, report: TaskReport) -> list:
+    if size is None or len(items) <= size:
+        return items
+    report.skip(NOT_SAMPLED, len(items) - size)
+    return items[:size]
+
+
+def _render(files, chosen: dict[str, list[tuple[int, int, str]]]) -> dict[str, list[Example]]:
+    where: dict[tuple[int, int], list[tuple[str, int]]] = {}
+    for split, picked in chosen.items():
+        for k, (i, j, _) in enumerate(picked):
+            where.setdefault((i, j), []).append((split, k))
+    out: dict[str, list] = {split: [None] * len(picked) for split, picked in chosen.items()}
+    needed = {i for i, _ in where}
+    for i, (_, path, label) in enumerate(files):
+        if i not in needed:
+            continue
+        for j, row in enumerate(iter_products(path, None, label=label)):
+            for split, k in where.get((i, j), ()):
+                triples = gold_triples(row)
+                category = row.get("category")
+                out[split][k] = Example(
+                    input=render_input(row),
+                    output=json_text(triples),
+                    category=category if isinstance(category, str) else "",
+                    source_ids=[row["id"]],
+                    attributes=triples,
+                )
+    if any(ex is None for exs in out.values() for ex in exs):
+        raise RuntimeError("mave: rows not found again on the second pass (the files changed during the build)")
+    return out

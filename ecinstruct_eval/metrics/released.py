@@ -91,8 +91,8 @@ def _dcg(scores: list[float]) -> float:
     return float(sum((2**s - 1) / np.log2(i + 2) for i, s in enumerate(scores)))
 
 
-def qpr_item(output: str | None, relevance) -> tuple[float, int]:
-    """Released NDCG of one item and the number of pieces it skipped."""
+def _qpr_scores(output: str | None, relevance) -> tuple[list[float], int]:
+    """The grades of the pieces the released scorer reads, and the number it skipped."""
     grades = {LETTERS[i]: g for i, g in enumerate(relevance)}
     scores, skipped = [], 0
     for piece in (output or "").strip().split(","):
@@ -100,8 +100,27 @@ def qpr_item(output: str | None, relevance) -> tuple[float, int]:
             scores.append(ESCI_GRADES[grades[piece[0]]])
         else:
             skipped += 1
+    return scores, skipped
+
+
+def qpr_item(output: str | None, relevance) -> tuple[float, int]:
+    """Released NDCG of one item and the number of pieces it skipped."""
+    scores, skipped = _qpr_scores(output, relevance)
     ideal = sorted(scores, reverse=True)
     return _dcg(scores) / (_dcg(ideal) + 1e-6), skipped
+
+
+def qpr_perfect(output: str | None, relevance) -> bool:
+    """Whether the released scorer sees a perfect ranking: every piece read, some gain, and
+    the grades already in best-first order (its NDCG is then just below 1 because of its
+    ``1e-6``, further below for lists of small gains: 0.99999 for an S product alone).
+
+    >>> qpr_perfect("B,A", ["I", "S"]), qpr_perfect("A,B", ["I", "S"]), qpr_perfect("A", ["I", "S"])
+    (True, False, False)
+    """
+    scores, skipped = _qpr_scores(output, relevance)
+    return (not skipped and any(scores)
+            and all(a >= b for a, b in zip(scores, scores[1:])))
 
 
 def _load_list(text):

@@ -1,80 +1,124 @@
-"""PRP follows Appendix A.1.2: relation pairs, unordered, conflicts dropped, products without detail removed."""
+"""PRP's rules (RELEASED_FORMAT.md §3) pinned on real rows of the bundled 2018 metadata samples."""
 
 import gzip
 import json
 
-from _review_samples import records, report
+import pytest
+from _review_samples import SOURCES, sample_config
 
-from builders.core import BuildConfig, read_jsonl
-from builders.pipeline import build
-from ecinstruct_eval.tasks import get_task
+from builders.core import BuildConfig, TaskReport
+from builders.release import json_text, py_rng, split_811
+from builders.tasks import prp
 
-
-def _meta(asin, title, *, also_buy=(), also_view=(), similar=(), detail=True):
-    table = "".join(f'<a class="a-link-normal" href="/x/dp/{a}/ref=psdc">x</a>' for a in similar)
-    return {"asin": asin, "title": title, "brand": "B", "category": ["Tools"],
-            "description": ["Sturdy and useful."] if detail else [], "feature": [],
-            "also_buy": list(also_buy), "also_view": list(also_view),
-            "similar_item": f' class="comparison-table"><tr>{table}</tr>' if similar else ""}
+META = SOURCES / "amazon_review_2018/meta/all_category"
+GIFT = META / "meta_Gift_Cards.json.gz"
+MAGAZINE = META / "meta_Magazine_Subscriptions.json.gz"
 
 
-def _build_small(tmp_path, metas):
-    src = tmp_path / "src" / "amazon_review_2018"
-    src.mkdir(parents=True)
-    with gzip.open(src / "meta_Tools.json.gz", "wt") as f:
-        for m in metas:
-            f.write(json.dumps(m) + "\n")
-        f.write("{broken line\n")
-    cfg = BuildConfig(sources=tmp_path / "src", out=tmp_path / "out", sizes="all",
-                      categories={"PRP": {"ind": [], "ood": ["Tools"]}})
-    build(cfg, ["PRP"], log=lambda _m: None)
-    recs = read_jsonl(tmp_path / "out" / "PRP" / "test_ood.jsonl")
-    rep = json.loads((tmp_path / "out" / "build_report.json").read_text())["tasks"]["PRP"]
-    return {tuple(sorted(r["source_ids"])): r for r in recs}, rep
+def _rows(path):
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
 
 
-def test_relations_unordered_pairs_and_conflicts(tmp_path):
-    metas = [
-        _meta("B000000001", "Zeta drill", also_buy=["B000000002"], similar=["B000000004"]),
-        _meta("B000000002", "Alpha bits", also_buy=["B000000001"]),          # same pair, same relation
-        _meta("B000000003", "Mid saw", also_view=["B000000001"], also_buy=["B000000005"]),
-        _meta("B000000004", "Beta drill", also_view=["B000000001"]),         # conflicts with similar -> dropped
-        _meta("B000000005", "No detail", detail=False),                     # removed product
-        _meta("B000000006", "Orphan", also_buy=["B999999999"]),              # partner not in metadata
+def _masks(path):
+    titles, last = prp.index_titles(path, TaskReport("PRP"))
+    masks = {}
+    for pair, bit, _, _ in prp.produce(path, titles, last):
+        masks[pair] = masks.get(pair, 0) | bit
+    return masks
+
+
+def test_pairs_are_sorted_titles_with_the_relations_they_occur_in():
+    titles = {r["asin"]: r["title"] for r in _rows(GIFT)}
+    masks = _masks(GIFT)
+    pack = titles["B001H53QE4"]  # "Amazon.com Gift Cards, Pack of 50 (Old Version) (Classic White Card Design)"
+    # B016CDNMMG is in B001H53QE4's also_buy and also_view: BUY and VIEW, so the pair is dropped
+    assert masks[(pack, "Starbucks Gift Cards, Multipack of 8")] == 1 | 2
+    # B00JDQKFPC only in also_view: VIEW alone, label B
+    tin = titles["B00JDQKFPC"]
+    assert tin < pack and masks[(tin, pack)] == 2
+
+
+def test_candidates_missing_from_metadata_or_with_the_same_title_give_no_pair():
+    rows = {r["asin"]: r for r in _rows(MAGAZINE)}
+    masks = _masks(MAGAZINE)
+    span = '<span class="a-size-medium a-color-secondary"'
+    # B00005N7NQ's also_buy holds B0058EONOM, whose title is the same span string: no pair
+    assert "B0058EONOM" in rows["B00005N7NQ"]["also_buy"] and rows["B0058EONOM"]["title"] == span
+    assert not any(span == a == b for a, b in masks)
+    # B001GXRQW0 (Gift Cards) views BT00DC6QU4, which has no metadata: no pair with an unknown title
+    gift = {r["asin"]: r for r in _rows(GIFT)}
+    assert "BT00DC6QU4" in gift["B001GXRQW0"]["also_view"] and "BT00DC6QU4" not in gift
+    titles, last = prp.index_titles(GIFT, TaskReport("PRP"))
+    assert not [c for pair, _, a, c in prp.produce(GIFT, titles, last) if c == "BT00DC6QU4"]
+
+
+def test_last_record_of_a_duplicate_asin_wins():
+    report = TaskReport("PRP")
+    titles, last = prp.index_titles(MAGAZINE, report)
+    rows = _rows(MAGAZINE)
+    assert len(rows) == 3385 and len(last) == 2320
+    assert report.skipped["metadata record replaced by a later record of the same asin"] == 3385 - 2320
+    a = rows[-1]["asin"]
+    assert last[a] == len(rows) - 1
+
+
+def test_similar_item_is_split_on_asin_and_sliced():
+    assert prp.similar_item_candidates('<td asin"B000000001"></td>asin=B000000002') == [
+        "td ", "B000000001", "B000000002"]
+    with pytest.raises(AttributeError):
+        prp.similar_item_candidates(None)
+
+
+def test_an_error_in_one_list_drops_that_list_only(tmp_path):
+    rows = [
+        {"asin": "A", "title": "Alpha", "also_buy": ["B", "C"], "also_view": ["B"], "similar_item": 'asin"C"'},
+        {"asin": "B", "title": "Beta", "also_buy": [], "also_view": []},  # no similar_item: KeyError
+        {"asin": "C", "also_buy": ["A"], "also_view": ["A"]},  # no title
+        {"asin": "D", "title": "Delta", "also_buy": ["A", "A"], "also_view": "A"},  # a string: its characters
     ]
-    pairs, rep = _build_small(tmp_path, metas)
-    assert set(pairs) == {("B000000001", "B000000002"), ("B000000001", "B000000003")}
-    r = pairs[("B000000001", "B000000002")]
-    assert r["output"] == "A"
-    # Titles in sorted order: the pair is unordered.
-    assert r["input"] == "Product 1: Alpha bits\nProduct 2: Zeta drill"
-    assert pairs[("B000000001", "B000000003")]["output"] == "B"
-    assert pairs[("B000000001", "B000000003")]["input"] == "Product 1: Mid saw\nProduct 2: Zeta drill"
-    assert rep["dropped"]["pair with more than one relation"] == 1
-    assert rep["dropped"]["product without detail"] == 1
-    assert rep["dropped"]["meta_Tools.json.gz: malformed line"] == 1
-    assert r["options"] == get_task("PRP").lettered_options()
+    path = tmp_path / "meta_X.json"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    titles, last = prp.index_titles(path, TaskReport("PRP"))
+    got = [(pair, bit) for pair, bit, _, _ in prp.produce(path, titles, last)]
+    # A's also_buy hits C (no title): the whole list gives nothing; its also_view gives (Alpha, Beta)
+    # D's also_view is the string "A", iterated as its characters, as the release did
+    assert got == [(("Alpha", "Beta"), 2), (("Alpha", "Delta"), 1), (("Alpha", "Delta"), 1), (("Alpha", "Delta"), 2)]
 
 
-def test_similar_item_table_gives_option_c(tmp_path):
-    metas = [_meta("B000000001", "Drill one", similar=["B000000002"]), _meta("B000000002", "Drill two")]
-    pairs, _ = _build_small(tmp_path, metas)
-    assert pairs[("B000000001", "B000000002")]["output"] == "C"
+def test_rendering_is_the_release_json_with_colon_keys_and_raw_titles():
+    assert prp.render("Zeta &quot;Z&quot;", "Caf\u00e9") == '{"Product 1:": "Caf\\u00e9", "Product 2:": "Zeta &quot;Z&quot;"}'
+    assert json_text(prp.OPTIONS) == (
+        '["A: Users who buy product 1 may also buy product 2.", "B: Users who view product 1 may also view product 2.", '
+        '"C: The product 1 is similar with the product 2."]')
 
 
-def test_sample_build_categories_and_labels():
-    for split in ("train", "validation", "test"):
-        # Magazine_Subscriptions' titles are mostly scraping debris: few or no pairs survive.
-        assert "Gift_Cards" in {r["category"] for r in records("PRP", split)}
-        assert {r["category"] for r in records("PRP", split)} <= {"Gift_Cards", "Magazine_Subscriptions"}
-    ood = records("PRP", "test_ood")
-    assert {r["category"] for r in ood} == {"Tools_and_Home_Improvement"}
-    assert {r["output"] for r in ood} == {"A", "B", "C"}
-    rep = report("PRP")
-    assert set(rep["labels"]["train"]) <= {"A", "B", "C"}
-    train_pairs = {tuple(sorted(r["source_ids"])) for r in records("PRP", "train")}
-    for split in ("validation", "test"):
-        assert not train_pairs & {tuple(sorted(r["source_ids"])) for r in records("PRP", split)}
-    for r in records("PRP", "test"):
-        t1, t2 = (line.split(": ", 1)[1] for line in r["input"].split("\n"))
-        assert t1 <= t2
+def test_category_splits_are_split_811_of_the_kept_pairs_in_production_order(tmp_path):
+    cfg = sample_config(tmp_path, sizes="all")
+    parts = prp.category_splits(cfg, TaskReport("PRP"), "Gift_Cards", prp.SPLITS)
+    masks = _masks(GIFT)
+    kept = [(p, prp.LABEL_OF_MASK[m]) for p, m in masks.items() if m in prp.LABEL_OF_MASK]
+    for split, want in zip(prp.SPLITS, split_811(kept)):
+        assert [(ex.input, ex.output) for ex in parts[split]] == [
+            (json_text({"Product 1:": a, "Product 2:": b}), label) for (a, b), label in want]
+
+
+def test_ind_mix_is_one_py_rng_stream_over_train_then_validation_then_test(tmp_path):
+    cfg = sample_config(tmp_path, sizes=5)
+    out = prp.build(cfg, TaskReport("PRP"))
+    rng = py_rng(1)
+    for split in prp.SPLITS:
+        pool = [ex for c in ("Gift_Cards", "Magazine_Subscriptions")
+                for ex in prp.category_splits(cfg, TaskReport("PRP"), c, prp.SPLITS)[split]]
+        assert out[split] == rng.sample(pool, cfg.target(split))
+    ood = prp.category_splits(cfg, TaskReport("PRP"), "Tools_and_Home_Improvement", ("test",))["test"]
+    assert out["test_ood"] == ood[:5] and len(ood) == 5
+
+
+def test_too_few_pairs_samples_them_all_and_says_so(tmp_path):
+    cfg = BuildConfig(sources=SOURCES, out=tmp_path, categories={"PRP": {"ind": ["Magazine_Subscriptions"], "ood": []}})
+    report = TaskReport("PRP")
+    out = prp.build(cfg, report)
+    assert len(out["train"]) == 21 and len(out["validation"]) == 3
+    assert any("random.sample would raise" in d for d in report.release_differences)
+    assert any("hash-seeded" in d for d in report.release_differences)

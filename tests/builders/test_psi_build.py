@@ -1,5 +1,6 @@
-"""PSI: ESCI substitutes are yes, exact/complement/irrelevant are no (Appendix A.3.2)."""
+"""PSI: ESCI substitutes are yes, exact/complement/irrelevant are no; rows sampled with seed 1 (RELEASED_FORMAT.md §7)."""
 
+import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -21,7 +22,7 @@ def test_labels_follow_the_esci_grade_and_are_reported():
             grade = labels[int(ex.source_ids[0])]
             assert ex.output == ("yes" if grade == "S" else "no")
             assert ex.options == []
-            assert ex.input.startswith("Query: ") and "\nProduct: " in ex.input
+            assert list(json.loads(ex.input)) == ["query", "product"]
             seen.add(grade)
     assert seen == {"E", "S", "C", "I"}
     for split, exs in splits.items():
@@ -31,12 +32,15 @@ def test_labels_follow_the_esci_grade_and_are_reported():
         }
 
 
-def test_same_pairs_as_mpc():
+def test_same_rows_as_mpc_in_another_order():
     cfg = BuildConfig(sources=SOURCES, out=Path("unused"))
     p = psi.build(cfg, TaskReport("PSI"))
     m = mpc.build(cfg, TaskReport("MPC"))
-    for split in p:
-        assert sorted(e.source_ids[0] for e in p[split]) == sorted(e.source_ids[0] for e in m[split])
+    for split in p:  # every row of each split: same rows, but seed 1 vs MPC's seed 2
+        ids_p, ids_m = [e.source_ids[0] for e in p[split]], [e.source_ids[0] for e in m[split]]
+        assert sorted(ids_p) == sorted(ids_m) and ids_p != ids_m
+    capped = psi.build(BuildConfig(sources=SOURCES, out=Path("unused"), sizes=3), TaskReport("PSI"))
+    assert [e.input for e in capped["train"]] == [e.input for e in p["train"][:30]]
 
 
 def test_label_of():

@@ -59,4 +59,4 @@ def test_parse_helpful_and_answerable_variants():
                           "is_answerable": 1, "answers": [{"answerText": "a", "helpful": [3, 4]},
                                                           {"answerText": "b", "helpful": 2}, {"bad": 1}]})
     assert rec.is_answerable is True
-    assert [(a.text, a.helpful_votes) for a in rec.answers] == [("a", 3), ("b", 2)]
+    assert [(a.text, a.helpful_votes, a.total_votes) for a in rec.answers] == [("a", 3, 4), ("b", 2, 2)]

@@ -18,31 +18,36 @@ def test_fixture_files_have_the_published_schema():
     assert b"FIXTURE" in pq.read_schema(SRC / esci.EXAMPLES_FILE).metadata[b"fixture"]
 
 
-def test_reads_us_rows_and_counts_malformed():
+def test_reads_us_rows_in_file_order_missing_values_empty_and_counts_malformed():
     r = TaskReport("MPC")
-    t = esci.read_examples(SRC / esci.EXAMPLES_FILE, r, version=None)
+    t = esci.read_examples(SRC / esci.EXAMPLES_FILE, r)
     assert t.column_names == list(esci.KEPT_COLUMNS)
-    total = pq.read_metadata(SRC / esci.EXAMPLES_FILE).num_rows
+    raw = pq.read_table(SRC / esci.EXAMPLES_FILE).to_pylist()
+    total = len(raw)
     assert r.rows_read == {esci.EXAMPLES_FILE: total}
-    assert r.dropped == {"esci: unknown label": 1, "esci: missing query or product id": 1}
-    assert t.num_rows == total - 2 - 2  # two malformed, two outside the US locale
+    assert r.dropped == {"esci: unknown label": 1}
+    assert r.skipped == {"other locale": 2}
+    assert t.num_rows == total - 1 - 2
+    assert t.column("example_id").to_pylist() == [
+        row["example_id"] for row in raw if row["product_locale"] == "us" and row["esci_label"] != "X"]
     assert set(t.column("esci_label").to_pylist()) == set(esci.LABELS)
     assert set(t.column("split").to_pylist()) == {"train", "test"}
     assert "FIXTURE0ES1" not in t.column("product_id").to_pylist()
+    rows = {row["example_id"]: row for row in t.to_pylist()}
+    assert [row["query"] for row in rows.values() if row["product_id"] == "FIXTURE0US3"] == [""]  # null query
     # the real Vespa rows survive unchanged
     vespa = pq.read_table(SRC / "vespa_test-sample.parquet").to_pylist()
-    rows = {row["example_id"]: row for row in t.to_pylist()}
     for v in vespa:
         assert rows[v["example_id"]]["esci_label"] == v["esci_label"]
         assert rows[v["example_id"]]["split"] == v["split"] == "test"
 
 
-def test_version_filter_and_small_batches_give_the_same_rows():
-    small = esci.read_examples(SRC / esci.EXAMPLES_FILE, TaskReport("QPR"), version="small_version")
-    large = esci.read_examples(SRC / esci.EXAMPLES_FILE, TaskReport("MPC"), version="large_version")
-    assert 0 < small.num_rows < large.num_rows
+def test_small_batches_give_the_same_rows():
+    whole = esci.read_examples(SRC / esci.EXAMPLES_FILE, TaskReport("MPC"))
     batched = esci.read_examples(SRC / esci.EXAMPLES_FILE, TaskReport("MPC"), batch_size=7)
-    assert batched.to_pylist() == large.to_pylist()
+    assert batched.to_pylist() == whole.to_pylist()
+    small = sum(whole.column("small_version").to_pylist())
+    assert 0 < small < whole.num_rows
 
 
 def test_read_titles_only_wanted_ids_of_the_locale():
@@ -51,6 +56,8 @@ def test_read_titles_only_wanted_ids_of_the_locale():
     assert list(titles) == ["B08VSJGP1N"]
     assert titles["B08VSJGP1N"].startswith("Apple Carplay Double Din Car Stereo")
     assert r.rows_read[esci.PRODUCTS_FILE] == pq.read_metadata(SRC / esci.PRODUCTS_FILE).num_rows
+    every = dict(esci.iter_titles(SRC / esci.PRODUCTS_FILE, None, TaskReport("MPC")))
+    assert "B08VSJGP1N" in every and "FIXTURE0ES1" not in every
 
 
 @pytest.mark.parametrize("value, expected", [("E", "E"), ("Exact", "E"), ("substitute", "S"),
@@ -70,7 +77,7 @@ def test_missing_file_or_column_is_a_clear_error(tmp_path):
 def test_reads_a_real_published_examples_file():
     # the Vespa sample is a real slice of shopping_queries_dataset_examples.parquet (with a pandas index column)
     r = TaskReport("QPR")
-    t = esci.read_examples(SRC / "vespa_test-sample.parquet", r, version="small_version")
+    t = esci.read_examples(SRC / "vespa_test-sample.parquet", r)
     assert t.num_rows == 16 and r.dropped == {}
     assert set(t.column("query").to_pylist()) == {"06 bmw 325i radio oem not navigation system"}
     assert sorted(set(t.column("esci_label").to_pylist())) == ["E", "I", "S"]

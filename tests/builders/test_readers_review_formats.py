@@ -56,12 +56,20 @@ def test_ratings_csv_bad_rows_counted(tmp_path):
     assert report.dropped == {"Cat.csv: malformed line": 4, "Cat.csv: bad encoding": 1}
 
 
-def test_similar_item_html_table_gives_asins():
-    html = ('<tr><th><a class="a-link-normal" href="/Foo-Saw/dp/B000000001/ref=psdc_1">x</a></th>'
-            '<th><a href="/dp/B000000002/ref=x">y</a><a href="/Foo-Saw/dp/B000000001/ref=z">x</a></th></tr>')
-    assert ar18.similar_item_asins(html) == ["B000000001", "B000000002"]
-    assert ar18.similar_item_asins("") == []
-    assert ar18.similar_item_asins(["B1", "B2"]) == ["B1", "B2"]
+def test_review_objects_are_the_first_lines_unvalidated(tmp_path):
+    path = tmp_path / "Cat_5.json.gz"
+    lines = [json.dumps({"overall": 5.0}), "", "{bad", json.dumps({"reviewText": "no rating"}), json.dumps([1])]
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    report = TaskReport("X")
+    # the first 4 lines: the blank one counts as a line, the malformed one is counted
+    assert list(ar18.iter_review_objects(path, report, max_lines=4)) == [{"overall": 5.0}, {"reviewText": "no rating"}]
+    assert report.rows_read == {"Cat_5.json.gz": 2}
+    assert report.dropped == {"Cat_5.json.gz: malformed line": 1}
+    real = SOURCES / "amazon_review_2018/review_5core/Gift_Cards_5.json.gz"
+    first = next(ar18.iter_review_objects(real))
+    assert (first["reviewerID"], first["asin"], first["overall"]) == ("A31UBHTUUIFJUT", "B004LLIKVU", 5.0)
+    assert sum(1 for _ in ar18.iter_review_objects(real, max_lines=100)) == 100
 
 
 def test_2014_metadata_is_python_literal_and_never_evaluated(tmp_path):

@@ -1,195 +1,216 @@
-"""SR follows Appendix A.2.2: 5-core, chronological, leave-one-out targets, 20 options with the target once."""
+"""SR's rules (RELEASED_FORMAT.md §6) pinned on real rows of the bundled samples."""
 
+import ast
 import gzip
 import json
-import re
-from collections import Counter, defaultdict
+import shutil
 
 import numpy as np
-from _review_samples import SOURCES, records, report
+import pytest
+from _review_samples import SOURCES, records, report, sample_config
 
-from builders.core import BuildConfig, read_jsonl
-from builders.pipeline import build
-from builders.readers.amazon_review_2018 import iter_reviews
-from builders.tasks.sr import five_core, item_text, ordinal
+from builders.core import BuildConfig, TaskReport
+from builders.release import cut_words, py_list_text, py_rng
+from builders.tasks import sr
 
-LETTERS = "ABCDEFGHIJKLMNOPQRST"
-SPLITS = ("train", "validation", "test", "test_ood")
-
-
-def _history(r):
-    return [re.sub(r"^\d+(st|nd|rd|th): ", "", line) for line in r["input"].split("\n")]
+META = SOURCES / "amazon_review_2018/meta/all_category"
+RATINGS = SOURCES / "amazon_review_2018/rating/all_category/Magazine_Subscriptions.csv"
+TOOLS18 = SOURCES / "amazon_review_2018/fixtures/meta_Tools_and_Home_Improvement.json.gz"
+TOOLS14 = SOURCES / "amazon_review_2014/meta_Tools_and_Home_Improvement.json.gz"
 
 
-def _option_texts(r):
-    return [o[3:] for o in r["options"]]
+def _meta(path):
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return {m["asin"]: m for m in map(json.loads, f)}
 
 
-def test_twenty_options_target_exactly_once():
-    for split in SPLITS + ("test_unseen", "test_ood_unseen"):
-        for r in records("SR", split):
-            assert [o[:3] for o in r["options"]] == [f"{c}: " for c in LETTERS]
-            texts = _option_texts(r)
-            assert len(set(texts)) == 20
-            assert r["output"] in LETTERS
-            target = texts[LETTERS.index(r["output"])]
-            assert texts.count(target) == 1
+def test_ordinals_follow_the_release_rule():
+    assert [sr.ordinal(i) for i in range(1, 25)][:4] == ["1st", "2nd", "3rd", "4th"]
+    assert [sr.ordinal(i) for i in (11, 12, 13, 20, 21, 22, 23, 24, 30, 41, 49)] == [
+        "11th", "12th", "13th", "20th", "21st", "22nd", "23rd", "24th", "30th", "41st", "49th"]
 
 
-def _fixture_sequences():
-    """Independent reference: iterative 5-core with Counters, then chronological order."""
-    rows = [(r.user, r.item, r.time) for r in
-            iter_reviews(SOURCES / "amazon_review_2018/fixtures/Tools_and_Home_Improvement_5.json.gz")]
-    while True:
-        uc, ic = Counter(u for u, _, _ in rows), Counter(i for _, i, _ in rows)
-        kept = [x for x in rows if uc[x[0]] >= 5 and ic[x[1]] >= 5]
-        if len(kept) == len(rows):
-            break
-        rows = kept
-    seqs = defaultdict(list)
-    for u, i, _t in sorted(rows, key=lambda x: (x[0], x[2])):
-        seqs[u].append(i)
-    return {u: s[:50] for u, s in seqs.items()}
+def test_item_text_of_real_magazine_rows():
+    meta = _meta(META / "meta_Magazine_Subscriptions.json.gz")
+    # the title is an HTML fragment: quotes removed first, then the unfinished tag stays text;
+    # "&amp;" in the category is unescaped; only the first two categories are used
+    assert sr.item_text(meta["B00005N7OC"]) == (
+        "<span class=a-size-medium a-color-secondary. Magazine Subscriptions. Arts, Music & Photography. "
+        "String Letter Publishers.")
+    assert meta["B00005N7NQ"]["category"][2] == "Professional & Trade"
+    assert sr.item_text(meta["B00005N7NQ"]) == (
+        "<span class=a-size-medium a-color-secondary. Magazine Subscriptions. Professional & Educational Journals. "
+        "Reason Magazine.")
 
 
-def test_ood_targets_are_last_items_with_chronological_history():
-    seqs = _fixture_sequences()
-    recs = records("SR", "test_ood")
-    assert len(recs) == len(seqs)
-    texts = {}
-    for r in recs:
-        user, target = r["source_ids"]
-        assert target == seqs[user][-1]
-        assert len(_history(r)) == len(seqs[user]) - 1
-        texts[target] = _option_texts(r)[LETTERS.index(r["output"])]
-    for r in recs:
-        user, _ = r["source_ids"]
-        for line_item, asin in zip(_history(r), seqs[user][:-1]):
-            if asin in texts:
-                assert line_item == texts[asin]
+def test_item_text_of_real_gift_card_rows():
+    meta = _meta(META / "meta_Gift_Cards.json.gz")
+    # a leading space in the title is stripped with the field
+    assert sr.item_text(meta["B001H53QEO"]) == (
+        "Amazon.com $50 Gift Cards, Pack of 50 (Old Version) (Classic White Card Design). Gift Cards. Gift Cards. Amazon.")
 
 
-def test_leave_one_out_positions_agree_across_splits():
-    by_split = {s: {r["source_ids"][0]: r for r in records("SR", s)} for s in ("train", "validation", "test")}
-    common = set(by_split["train"]) & set(by_split["validation"]) & set(by_split["test"])
-    assert common
-    for user in common:
-        tr, va, te = (by_split[s][user] for s in ("train", "validation", "test"))
-        h_te, h_va, h_tr = _history(te), _history(va), _history(tr)
-        tgt = {s: _option_texts(r)[LETTERS.index(r["output"])] for s, r in (("tr", tr), ("va", va), ("te", te))}
-        assert h_te[-1] == tgt["va"] and h_te[-2] == tgt["tr"]
-        assert h_va == h_te[:-1] and h_tr == h_te[:-2]
+def test_2014_metadata_fills_empty_title_and_brand():
+    m18 = _meta(TOOLS18)
+    with gzip.open(TOOLS14, "rt", encoding="utf-8") as f:
+        m14 = {m["asin"]: m for m in map(ast.literal_eval, f)}
+    assert m18["FXT0000003"]["title"] == "" and m18["FXT0000005"]["brand"] == ""
+    assert sr.item_text(m18["FXT0000003"], m14["FXT0000003"]) == (
+        "Baylock Screwdriver Set Model 103. Tools & Home Improvement. Power & Hand Tools. Baylock.")
+    assert sr.item_text(m18["FXT0000005"], m14["FXT0000005"]).endswith("Power & Hand Tools. Hartwell.")
+    assert sr.item_text(m18["FXT0000005"]).endswith("Power & Hand Tools.")
 
 
-def test_negatives_avoid_the_users_last_three_items():
-    for r in records("SR", "test"):
-        history = _history(r)
-        target = _option_texts(r)[LETTERS.index(r["output"])]
-        last_three = set(history[-2:]) | {target}
-        negatives = [t for k, t in enumerate(_option_texts(r)) if LETTERS[k] != r["output"]]
-        assert not last_three & set(negatives)
+@pytest.mark.parametrize("raw, text", [
+    ({"title": 'The "Best" &quot;Saw&quot;', "category": [], "brand": "Kimberly Bay "}, 'The Best "Saw".  Kimberly Bay .'),
+    ({"title": "Line\nbreak...", "category": ["A", ""], "brand": {"k": "v"}}, "Linebreak. A. {'k': 'v'}."),
+    ({"title": "x" * 2000, "category": ["<b>Bold</b>"], "brand": None}, "Bold."),
+])
+def test_cleaning_chain(raw, text):
+    assert sr.item_text(raw) == text
 
 
-def test_item_text_cut_to_25_words_and_2014_fills_gaps():
-    for split in ("train", "test_ood"):
-        for r in records("SR", split):
-            for t in _history(r) + _option_texts(r):
-                words = t.split()
-                assert len(words) <= 25
-                assert t.endswith(".") or t.endswith("...")
-    rep = report("SR")
-    assert rep["extra"]["items_filled_from_2014"]["Tools_and_Home_Improvement"] > 0
-    # Fixture item FXT0000003 has no 2018 title: its text comes from the 2014 metadata.
-    texts = {t for r in records("SR", "test_ood") for t in _option_texts(r)}
-    assert any(t.startswith("Baylock Screwdriver Set Model 103.") for t in texts)
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_html_text_matches_beautifulsoup_on_the_real_metadata():
+    bs4 = pytest.importorskip("bs4")
+    values = set()
+    for path in (META / "meta_Magazine_Subscriptions.json.gz", META / "meta_Gift_Cards.json.gz", TOOLS18):
+        for m in _meta(path).values():
+            for field in ("title", "brand", "category", "description", "feature", "details"):
+                v = m.get(field)
+                for s in v if isinstance(v, list) else [v if isinstance(v, str) else str(v)]:
+                    if isinstance(s, str) and s:
+                        values.add(s.replace('"', "").replace("\n", "").replace("\r", ""))
+    assert len(values) > 3000
+    for s in values:
+        assert sr.html_text(s) == bs4.BeautifulSoup(s, "html.parser").get_text(), s
 
 
-def test_item_text_format_matches_paper_example():
-    assert item_text("M-Edge Latitude Kindle Jacket, Pink (Fits Kindle Keyboard)",
-                     ["Electronics", "Computers &amp; Accessories", "Cases"], "M-Edge") == (
-        "M-Edge Latitude Kindle Jacket, Pink (Fits Kindle Keyboard). Electronics. Computers & Accessories. M-Edge.")
-    long = item_text(" ".join(f"w{i}" for i in range(40)), ["Electronics"], "B")
-    assert long.endswith("...") and len(long.split()) == 25
-    assert [ordinal(i) for i in (1, 2, 3, 4, 11, 21, 50)] == ["1st", "2nd", "3rd", "4th", "11th", "21st", "50th"]
+@pytest.mark.parametrize("n, excluded", [(30, [0, 5]), (86, [1]), (200, [3, 7, 199]), (5000, [0, 4999, 17])])
+def test_sample_without_draws_what_random_sample_draws(n, excluded):
+    pool = [f"t{i}" for i in range(n)]
+    a, b = py_rng(), py_rng()
+    for _ in range(20):
+        pot = [p for i, p in enumerate(pool) if i not in excluded]
+        assert sr.sample_without(a, pool, excluded, 19) == b.sample(pot, 19)
+
+
+def test_ratings_csv_is_a_set_then_5_core(tmp_path):
+    root = tmp_path / "amazon_review_2018"
+    root.mkdir()
+    shutil.copy(META / "meta_Magazine_Subscriptions.json.gz", root)
+    lines = RATINGS.read_text().splitlines()
+    (root / "Mag.csv").write_text("\n".join(lines + lines[:7]) + "\n")  # 7 identical rows again
+    (root / "meta_Mag.json.gz").symlink_to(root / "meta_Magazine_Subscriptions.json.gz")
+    cfg = BuildConfig(sources=tmp_path, out=tmp_path)
+    rep = TaskReport("SR")
+    cat = sr.load_category(cfg, rep, "Mag")
+    tally = rep.extra["interactions"]["Mag"]
+    assert tally["read"] == 553 and tally["repeated"] == 7
+    assert tally["read"] == sum(v for k, v in tally.items() if k != "read")
+    # the first 546 real ratings leave no user with 5 interactions of items that keep 5 users
+    assert cat.users == [] and tally["removed by 5-core"] == 553 - 7 - tally["item without metadata"]
 
 
 def test_five_core_is_iterative():
-    # Users 0-5 each rate items 1-5; users 0-3 and user 6 also rate item 9 (5 users), user 6 rates item 1.
     # Round 1 drops user 6 (2 interactions); only then does item 9 fall to 4 users and go in round 2.
-    pairs = [(u, i) for u in range(6) for i in range(1, 6)] + [(u, 9) for u in range(4)] + [(6, 9), (6, 1)]
-    users, items = (np.array(x) for x in zip(*pairs))
-    keep = five_core(users, items, 5)
-    assert sorted(zip(users[keep].tolist(), items[keep].tolist())) == [(u, i) for u in range(6) for i in range(1, 6)]
+    users = np.array([u for u in range(5) for _ in range(5)] + [6, 6] + [0, 1, 2, 3])
+    items = np.array([i for _ in range(5) for i in range(5)] + [9, 0] + [9] * 4)
+    assert sr.five_core(users, items, 5).tolist() == [True] * 25 + [False] * 6
 
 
-def test_ood_category_only_in_ood_splits_and_items_never_cross_domains():
-    ind = {"Gift_Cards", "Magazine_Subscriptions"}
-    for split in ("train", "validation", "test", "test_unseen"):
-        assert {r["category"] for r in records("SR", split)} <= ind
-    ood = records("SR", "test_ood") + records("SR", "test_ood_unseen")
-    assert ood and {r["category"] for r in ood} == {"Tools_and_Home_Improvement"}
-    ind_items = {t for s in ("train", "validation", "test") for r in records("SR", s) for t in _option_texts(r)}
-    assert not ind_items & {t for r in ood for t in _option_texts(r)}
+def _reference(cfg):
+    """An independent replay of the release's loop: materialised pots, plain random.sample."""
+    rng = py_rng(1)
+    cats = {c: sr.load_category(cfg, TaskReport("SR"), c) for c in ("Tools_and_Home_Improvement", "Gift_Cards",
+                                                                    "Magazine_Subscriptions")}
+
+    def run(names, cap_train, cap_test):
+        pool = list(dict.fromkeys(t for c in names for u in cats[c].users for t in cats[c].seqs[u]))
+        orders = {}
+        for c in names:
+            orders[c] = list(cats[c].users)
+            rng.shuffle(orders[c])
+        res = {}
+        for c in names:
+            lists = {"train": [], "validation": [], "test": []}
+            for u in orders[c]:
+                if len(lists["train"]) >= cap_train:
+                    break
+                e = cats[c].seqs[u]
+                pot = [t for t in pool if t not in set(e[-3:])]
+                for mode, split in enumerate(("train", "validation", "test")):
+                    if mode and len(lists["test"]) >= cap_test:
+                        continue
+                    target = e[len(e) - 3 + mode]
+                    cands = rng.sample(pot, 19) + [target]
+                    rng.shuffle(cands)
+                    lists[split].append((
+                        py_list_text([f"{sr.ordinal(i)}: {cut_words(t, 25)}" for i, t in enumerate(e[: len(e) - 3 + mode], 1)]),
+                        [f"{'ABCDEFGHIJKLMNOPQRST'[j]}: {cut_words(t, 25)}" for j, t in enumerate(cands)],
+                        "ABCDEFGHIJKLMNOPQRST"[cands.index(target)]))
+            res[c] = lists
+        return res
+
+    ood = run(["Tools_and_Home_Improvement"], 6, 6)["Tools_and_Home_Improvement"]["test"][:6]
+    ind = run(["Gift_Cards", "Magazine_Subscriptions"], 60, 6)
+    return ood, ind
 
 
-def test_negatives_never_repeat_the_text_of_the_last_three_items(tmp_path):
-    # Every user rates the 24 items in this order; TWIN is another ASIN with the text of Z, the
-    # second last item (train's next item after its target Y, test's last history line).
-    order = [f"F{i:02d}" for i in range(20)] + ["TWIN", "Y", "Z", "W"]
-    title = {a: f"Gadget number {a}" for a in order} | {"TWIN": "Gadget number Z"}
-    src = tmp_path / "src" / "amazon_review_2018"
-    src.mkdir(parents=True)
-    with gzip.open(src / "meta_Tiny.json.gz", "wt") as f:
-        for a in order:
-            f.write(json.dumps({"asin": a, "title": title[a], "category": ["Tiny", "Gadgets"], "brand": "Acme"}) + "\n")
-    with gzip.open(src / "Tiny_5.json.gz", "wt") as f:
-        for u in range(6):
-            for t, a in enumerate(order):
-                f.write(json.dumps({"reviewerID": f"U{u}", "asin": a, "overall": 5.0, "unixReviewTime": 1000 + t}) + "\n")
-    cfg = BuildConfig(sources=tmp_path / "src", out=tmp_path / "out", sizes="all",
-                      categories={"SR": {"ind": ["Tiny"], "ood": []}})
-    build(cfg, ["SR"], log=lambda _m: None)
-    last_three = {"Gadget number Y. Tiny. Gadgets. Acme.", "Gadget number Z. Tiny. Gadgets. Acme.",
-                  "Gadget number W. Tiny. Gadgets. Acme."}
-    for split in ("train", "validation", "test"):
-        recs = read_jsonl(tmp_path / "out" / "SR" / f"{split}.jsonl")
-        assert len(recs) == 6, split
-        for r in recs:
-            texts = _option_texts(r)
-            assert texts[LETTERS.index(r["output"])] in last_three
-            negatives = [t for k, t in enumerate(texts) if LETTERS[k] != r["output"]]
-            assert len(negatives) == 19 and not last_three & set(negatives), split
+def test_records_replay_the_release_stream_ood_first_then_ind(tmp_path):
+    cfg = sample_config(tmp_path, sizes=6)
+    out = sr.build(cfg, TaskReport("SR"))
+    ood, ind = _reference(cfg)
+    assert [(ex.input, ex.options, ex.output) for ex in out["test_ood"]] == ood
+    assert [(ex.input, ex.options, ex.output) for ex in out["train"]] == (
+        ind["Gift_Cards"]["train"][:30] + ind["Magazine_Subscriptions"]["train"][:30])
+    for split in ("validation", "test"):
+        assert [(ex.input, ex.options, ex.output) for ex in out[split]] == (
+            ind["Gift_Cards"][split][:3] + ind["Magazine_Subscriptions"][split][:3])
+
+
+def test_shares_are_the_release_numbers():
+    assert sr.shares(10000, 3) == [3333, 3333, 3334] and sr.shares(1000, 3) == [333, 333, 334]
+
+
+def test_built_records_render_as_python_lists():
+    for split in ("train", "validation", "test", "test_ood"):
+        for r in records("SR", split):
+            hist = ast.literal_eval(r["input"])
+            assert isinstance(hist, list) and hist and py_list_text(hist) == r["input"]
+            assert [h.split(": ", 1)[0] for h in hist] == [sr.ordinal(i) for i in range(1, len(hist) + 1)]
+            assert [o[:3] for o in r["options"]] == [f"{c}: " for c in sr.LETTERS]
+            target = r["options"][sr.LETTERS.index(r["output"])][3:]
+            assert [o[3:] for o in r["options"]].count(target) == 1
+            assert all(len(o[3:].split(" ")) <= 25 for o in r["options"])
 
 
 def test_every_interaction_read_is_in_a_sequence_or_counted():
     tallies = report("SR")["extra"]["interactions"]
-    assert tallies and any(t["in user sequences"] > 0 for t in tallies.values())
-    for category, t in tallies.items():
-        parts = {k: v for k, v in t.items() if k != "read"}
-        assert t["read"] == sum(parts.values()), (category, t)
-    files = {f: n for f, n in report("SR")["rows_read"].items() if not f.startswith("meta_")}
-    malformed = sum(n for reason, n in report("SR")["dropped"].items() if "malformed" in reason or "line" in reason)
-    assert sum(files.values()) == sum(t["read"] for t in tallies.values()) + malformed
+    for cat, t in tallies.items():
+        assert t["read"] == sum(v for k, v in t.items() if k != "read"), cat
+    assert report("SR")["rows_read"]["Gift_Cards_5.json.gz"] == tallies["Gift_Cards"]["read"]
 
 
-def test_history_beyond_the_cap_is_counted_not_lost(tmp_path):
-    # 6 users x 24 items, history capped at 10: 14 interactions of each user are past the cap.
-    order = [f"F{i:02d}" for i in range(24)]
-    src = tmp_path / "src" / "amazon_review_2018"
-    src.mkdir(parents=True)
-    with gzip.open(src / "meta_Tiny.json.gz", "wt") as f:
-        for a in order:
-            f.write(json.dumps({"asin": a, "title": f"Gadget {a}", "category": ["Tiny", "Gadgets"]}) + "\n")
-    with gzip.open(src / "Tiny_5.json.gz", "wt") as f:
+def test_history_beyond_the_cap_is_counted(tmp_path):
+    root = tmp_path / "amazon_review_2018"
+    root.mkdir()
+    items = [f"I{i:02d}" for i in range(24)]
+    with open(root / "meta_Tiny.json", "w") as f:
+        for a in items:
+            f.write(json.dumps({"asin": a, "title": f"Item {a}", "category": ["Tiny"], "brand": "B"}) + "\n")
+    with open(root / "Tiny.csv", "w") as f:
         for u in range(6):
-            for t, a in enumerate(order):
-                f.write(json.dumps({"reviewerID": f"U{u}", "asin": a, "overall": 5.0, "unixReviewTime": 1000 + t}) + "\n")
-    cfg = BuildConfig(sources=tmp_path / "src", out=tmp_path / "out", sizes="all",
-                      categories={"SR": {"ind": ["Tiny"], "ood": []}}, options={"SR": {"max_history": 10}})
-    build(cfg, ["SR"], log=lambda _m: None)
-    rep = json.loads((tmp_path / "out" / "build_report.json").read_text())["tasks"]["SR"]
-    tally = rep["extra"]["interactions"]["Tiny"]
-    assert tally["read"] == 144 and tally["in user sequences"] == 60
-    assert tally["beyond a user's first 10"] == 84 == rep["skipped"]["interaction beyond a user's first 10"]
-    test = read_jsonl(tmp_path / "out" / "SR" / "test.jsonl")
-    assert all(r["input"].count("\n") == 8 for r in test)  # 9 history items before the 10th, the target
+            for t, a in enumerate(items):
+                f.write(f"{a},U{u},5.0,{1000 + t}\n")
+    cfg = BuildConfig(sources=tmp_path, out=tmp_path, sizes="all", categories={"SR": {"ind": ["Tiny"], "ood": []}},
+                      options={"SR": {"max_history": 10}})
+    rep = TaskReport("SR")
+    out = sr.build(cfg, rep)
+    tally = rep.extra["interactions"]["Tiny"]
+    assert tally["beyond a user's first 10"] == 6 * 14 and tally["in user sequences"] == 60
+    assert len(out["train"]) == 6
+    # the pool holds the texts in the sequences (I00..I09): minus the last three, 7 candidates + the target
+    assert all(len(ex.options) == 8 for ex in out["train"])
+    assert any("fewer than 19" in d for d in rep.release_differences)
+    assert ast.literal_eval(out["test"][0].input)[-1] == "9th: Item I08. Tiny. B."

@@ -39,7 +39,10 @@ ANSWERS = (
      '[{"attribute": "color", "value": "red", "source": "title"}]',
      '[{"attribute": "color", "value": "dark red", "source": "title"}]',
      '[{"attribute": "color", "value": "nylon", "source": "title"}]',
-     '[{"attribute": "color", "value": "None", "source": "None"}]', "[]"])
+     '[{"attribute": "color", "value": "None", "source": "None"}]', "[]",
+     # the official release's output forms, which eCeLLM models answer in
+     "A: very positive", "E: very negative", "B,A,C", "C,A",
+     *TASKS["MPC"].lettered_options()])
 answers = st.sampled_from(ANSWERS)
 score_outputs = st.one_of(outputs, answers)
 
@@ -49,10 +52,13 @@ def _refs(task, n, data):
     if spec.kind == "binary":
         return [data.draw(st.sampled_from(["yes", "no"])) for _ in range(n)]
     if spec.kind in ("multiclass", "pick"):
-        return [data.draw(st.sampled_from(spec.labels)) for _ in range(n)]
+        # the letter (older builds) or the release's form (SA, MPC: the full option text)
+        return [data.draw(st.sampled_from(spec.labels).flatmap(
+            lambda x: st.sampled_from([x, spec.format_answer(x)]))) for _ in range(n)]
     if spec.kind == "ranking":
         grades = st.lists(st.sampled_from("ESCI"), min_size=2, max_size=4)
-        return [{"output": "A, B", "relevance": data.draw(grades)} for _ in range(n)]
+        return [{"output": data.draw(st.sampled_from(["A, B", "A,B"])),
+                 "relevance": data.draw(grades)} for _ in range(n)]
     value = st.sampled_from(["None", "red", "nylon"])
     return [f'[{{"attribute": "color", "value": "{data.draw(value)}", "source": "title"}}]'
             for _ in range(n)]
@@ -66,16 +72,21 @@ def _independently_wrong(task, compat, item, ref, prediction):
     """
     from ecinstruct_eval.metrics import released
     from ecinstruct_eval.metrics.extraction import ave_counts, gold_triples
-    from ecinstruct_eval.metrics.ranking import query_ndcg
+    from ecinstruct_eval.metrics.ranking import ESCI_GRADES, query_ndcg
 
     spec = TASKS[task]
     if spec.kind in ("binary", "multiclass", "pick"):
-        gold = ref.strip().lower() if spec.kind == "binary" else ref
+        gold = ref.strip().lower() if spec.kind == "binary" else ref[0]
         return item.parsed is not None and item.parsed != gold
     if spec.kind == "ranking":
         if compat == "released":
             value, skipped = released.qpr_item(prediction, ref["relevance"])
-            return skipped == 0 and value < 1 - 1e-5  # its 1e-6 caps it below 1
+            if skipped:
+                return False
+            # right = the grades read are in best-first order (its 1e-6 keeps the NDCG below 1)
+            gains = [ESCI_GRADES[ref["relevance"]["ABCD".index(piece[0])]]
+                     for piece in prediction.strip().split(",")]
+            return value == 0 or gains != sorted(gains, reverse=True)
         return item.parsed is not None and query_ndcg(ref["relevance"], item.parsed) < 1 - 1e-9
     if compat == "released":
         hits, n_gold, _, unreadable = released.ave_item(prediction, ref, ood=False)
@@ -103,10 +114,10 @@ def test_score_never_raises_and_counts_add_up(compat, data, task):
 
 FIXED_REFS = {
     "binary": ["yes", "no"],
-    "multiclass": ["A", "B", "C"],
+    "multiclass": ["A", "B", "C", "A: very positive"],
     "pick": ["A", "B", "C"],
     "ranking": [{"output": "A, B", "relevance": ["E", "S"]},
-                {"output": "B, A", "relevance": ["I", "E", "C"]}],
+                {"output": "B,A", "relevance": ["I", "E", "C"]}],
     "extraction": ['[{"attribute": "color", "value": "red", "source": "title"}]',
                    '[{"attribute": "color", "value": "None", "source": "None"}]'],
 }
@@ -134,7 +145,8 @@ QPR_OPTIONS = ["A: red shoes", "B: blue shoes", "C: socks"]
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(output=st.one_of(outputs, st.sampled_from(
-    ["B", " C ", "yes", "No.", "A, C, B", "A,B", "C,C", "Z", '[{"attribute": "a", "value": "x"}]',
+    ["B", " C ", "yes", "No.", "A, C, B", "A,B", "B,A,C", "C,C", "Z", "A: very positive",
+     "D: The product is irrelevant to the query.", "C: The product 1 is similar with the product 2.", '[{"attribute": "a", "value": "x"}]',
      '{"attribute": "a", "value": "x", "source": "t"}', "fits  well", "ok", "yes."])),
        task=st.sampled_from(list(TASKS)))
 def test_fast_path_agrees_with_the_full_chain(output, task):

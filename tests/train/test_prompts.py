@@ -4,24 +4,29 @@ import pytest
 
 from ecinstruct_eval.prompts import STYLES, build_prompt, find_shot, prompt_parts, wrap
 
+# Records in the official release's format (RELEASED_FORMAT.md): SA's output is the full option
+# text, AG's input a JSON text of the question and the document snippets.
 SA = {
     "id": "SA-test-00000",
     "instruction": "Given the user's review, identify the user's sentiment from the listed options.",
     "input": "Works great, love it.",
     "options": ["A: very positive", "B: positive", "C: neutral", "D: negative", "E: very negative"],
-    "output": "A",
+    "output": "A: very positive",
     "few_shot_id": "SA-train-00000",
 }
-SA_SHOT = {**SA, "id": "SA-train-00000", "input": "It broke after a day.", "output": "E", "few_shot_id": ""}
+SA_SHOT = {**SA, "id": "SA-train-00000", "input": "It broke after a day.", "output": "E: very negative",
+           "few_shot_id": ""}
 AG = {
     "id": "AG-test-00000",
     "instruction": "Answer the given question using the supporting document.",
-    "input": "question: Is it waterproof? document: Fully waterproof to 10 m.",
+    "input": '{"question": "Is it waterproof?", "document": ["Fully waterproof to 10 m."]}',
     "options": [],
     "output": "Yes, to 10 m.",
     "few_shot_id": "AG-train-00003",
 }
-AG_SHOT = {**AG, "id": "AG-train-00003", "input": "question: Color? document: It is red.", "output": "Red."}
+AG_SHOT = {**AG, "id": "AG-train-00003", "input": '{"question": "Color?", "document": ["It is red."]}',
+           "output": "Red."}
+OPTIONS = "options:\nA: very positive\nB: positive\nC: neutral\nD: negative\nE: very negative\n"
 
 ZERO = ("Below is an instruction that describes a task. "
         "Write a response that appropriately completes the request.")
@@ -34,7 +39,7 @@ def test_zero_shot_with_options():
         f"{ZERO}\n\n"
         "Instruction: Given the user's review, identify the user's sentiment from the listed options.\n"
         "input: Works great, love it.\n"
-        "options:\nA: very positive\nB: positive\nC: neutral\nD: negative\nE: very negative\n"
+        f"{OPTIONS}"
         "response:"
     )
 
@@ -43,7 +48,7 @@ def test_zero_shot_without_options():
     assert build_prompt(AG) == (
         f"{ZERO}\n\n"
         "Instruction: Answer the given question using the supporting document.\n"
-        "input: question: Is it waterproof? document: Fully waterproof to 10 m.\n"
+        'input: {"question": "Is it waterproof?", "document": ["Fully waterproof to 10 m."]}\n'
         "response:"
     )
 
@@ -54,11 +59,11 @@ def test_one_shot_with_options():
         "Instruction: Given the user's review, identify the user's sentiment from the listed options.\n\n"
         "Example:\n"
         "input: It broke after a day.\n"
-        "options:\nA: very positive\nB: positive\nC: neutral\nD: negative\nE: very negative\n"
-        "response: E\n\n"
+        f"{OPTIONS}"
+        "response: E: very negative\n\n"
         "Now write a response that appropriately completes the following example.\n"
         "input: Works great, love it.\n"
-        "options:\nA: very positive\nB: positive\nC: neutral\nD: negative\nE: very negative\n"
+        f"{OPTIONS}"
         "response:"
     )
 
@@ -68,10 +73,10 @@ def test_one_shot_without_options():
         f"{ONE}\n\n"
         "Instruction: Answer the given question using the supporting document.\n\n"
         "Example:\n"
-        "input: question: Color? document: It is red.\n"
+        'input: {"question": "Color?", "document": ["It is red."]}\n'
         "response: Red.\n\n"
         "Now write a response that appropriately completes the following example.\n"
-        "input: question: Is it waterproof? document: Fully waterproof to 10 m.\n"
+        'input: {"question": "Is it waterproof?", "document": ["Fully waterproof to 10 m."]}\n'
         "response:"
     )
 
@@ -79,6 +84,35 @@ def test_one_shot_without_options():
 def test_gold_output_never_leaks_into_the_prompt():
     assert "Yes, to 10 m." not in build_prompt(AG, shot=AG_SHOT)
     assert not build_prompt(SA).rstrip().endswith("A")
+    assert "A: very positive" not in build_prompt(SA).split("options:")[0]
+
+
+def test_release_inputs_are_shown_verbatim():
+    # PM's input is JSON text with the bare NaN token and \\uXXXX escapes: not re-encoded
+    pm_input = ('{"product 1": {"title": "mcafee total protection", "description": NaN}, '
+                '"product 2": {"title": "mcafee\\ufffd total", "description": "x"}}')
+    pm = {"instruction": "Same product?", "input": pm_input, "options": [], "output": "no"}
+    assert f"input: {pm_input}\nresponse:" in build_prompt(pm)
+    # SR: Python list text as input; options given as the release's table stores them (text)
+    items = [f"{chr(65 + i)}: item {i}" for i in range(20)]
+    sr = {"instruction": "Next item?", "input": str(["1st: usb cable", "2nd: kid's lamp"]),
+          "options": str(items), "output": "C"}
+    body = prompt_parts(sr)[1]
+    assert "input: ['1st: usb cable', \"2nd: kid's lamp\"]\noptions:\nA: item 0\nB: item 1\n" in body
+    assert body.endswith("T: item 19\nresponse:")
+    assert prompt_parts({**sr, "options": items}) == prompt_parts(sr)
+
+
+def test_one_shot_mpc_shows_the_release_answer():
+    from ecinstruct_eval import TASKS
+
+    opts = TASKS["MPC"].lettered_options()
+    rec = {"instruction": "Relevance?", "input": '{"query": "mug", "product title": "red mug"}',
+           "options": opts, "output": opts[0]}
+    shot = {**rec, "input": '{"query": "mug", "product title": "lamp"}', "output": opts[3]}
+    body = prompt_parts(rec, shot=shot)[1]
+    assert "response: D: The product is irrelevant to the query.\n\n" in body
+    assert body.endswith("D: The product is irrelevant to the query.\nresponse:")
 
 
 @pytest.mark.parametrize(

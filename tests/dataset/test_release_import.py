@@ -1,0 +1,178 @@
+"""`ecinstruct import` on a table in the release's exact schema, made from the sample build's records.
+
+The fixture stacks every setting of the release's table (Diverse, Single, Unseen, 1-shot; IND and
+OOD), interleaves them, adds rows the import must skip, and uses the real QPR label file
+(1,000 lists) with QPR test lists of the lengths it gives.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import random
+import tempfile
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from builders.core import BuildConfig, read_jsonl
+from builders.pipeline import ALL_TASKS, build
+from ecinstruct_dataset.release_import import import_release, parse_options
+from ecinstruct_eval.release import RELEASE_NAME
+from ecinstruct_eval.tasks import LETTERS
+
+REPO = Path(__file__).resolve().parents[2]
+LABELS = REPO / "tests" / "data" / "released_format" / "QPR_test_label.json"
+STORED = {"SA": json.dumps, "PRP": json.dumps, "MPC": json.dumps, "SR": lambda o: str(list(o))}
+SPELLING = {"PSI": "Product_Substitue_Identification", "PRP": "Product_Relation_Predicition"}
+
+
+@functools.cache
+def sample_build() -> Path:
+    out = Path(tempfile.mkdtemp(prefix="ecb-import-src-"))
+    cfg = BuildConfig.from_file(REPO / "samples" / "sample_build.json", sources=REPO / "samples" / "sources",
+                                out=out, sizes=3)
+    build(cfg, ALL_TASKS, log=lambda _m: None)
+    return out
+
+
+def _qpr_tests(train: list[dict]) -> list[dict]:
+    """1,000 QPR test records with the product counts of the real label file, texts from the build."""
+    labels = json.loads(LABELS.read_text())
+    titles = [t for r in train for t in json.loads(r["input"])["product list"]]
+    out = []
+    for i, grades in enumerate(labels):
+        products = [f"{LETTERS[k]}: {titles[(i + k) % len(titles)][3:]}" for k in range(len(grades))]
+        order = sorted(range(len(grades)), key=lambda k: "ESCI".index(grades[k]))
+        out.append({"instruction": train[0]["instruction"],
+                    "input": json.dumps({"query": f"query {i}", "product list": products}),
+                    "options": [], "output": ",".join(LETTERS[k] for k in order)})
+    return out
+
+
+def _row(task, setting, split, rec, shot=None):
+    options = STORED.get(task, lambda o: None)(rec["options"]) if rec["options"] else None
+    few = None
+    if shot is not None:
+        example = {"input": shot["input"]}
+        if options is not None:
+            example["options"] = STORED[task](shot["options"])
+        example["output"] = shot["output"]
+        few = json.dumps(example)
+    return {"output": rec["output"], "input": rec["input"], "options": options,
+            "task": SPELLING.get(task, RELEASE_NAME[task]), "setting": setting, "split": split,
+            "few_shot_example": few, "instruction": rec["instruction"]}
+
+
+@functools.cache
+def release_table() -> tuple[Path, dict]:
+    """The fixture table (Parquet) and what each (task, our split) should hold."""
+    b = sample_build()
+    groups, expected = [], {}
+    for task in ALL_TASKS:
+        recs = {p.stem: read_jsonl(p) for p in sorted((b / task).glob("*.jsonl"))}
+        if task == "QPR":
+            recs["test"] = _qpr_tests(recs["train"])
+            recs["test_unseen"] = [{**r, "instruction": "unseen"} for r in recs["test"]]
+        expected[task] = recs
+        train = recs["train"]
+        g = [[_row(task, "IND_Diverse_Instruction", s, r) for r in recs[ours]]
+             for ours, s in (("train", "train"), ("validation", "val"), ("test", "test"))]
+        g.append([_row(task, "IND_Unseen_Instruction", "test", r) for r in recs["test_unseen"]])
+        g.append([_row(task, "IND_Single_Instruction", "train", r) for r in train])
+        g.append([_row(task, "IND_Diverse_Instruction_1-shot", "test", r, train[(i + 1) % len(train)])
+                  for i, r in enumerate(recs["test"])])
+        if "test_ood" in recs:
+            g.append([_row(task, "OOD_Diverse_Instruction", "test", r) for r in recs["test_ood"]])
+            g.append([_row(task, "OOD_Unseen_Instruction", "test", r) for r in recs["test_ood_unseen"]])
+            g.append([_row(task, "OOD_Single_Instruction", "test", r) for r in recs["test_ood"]])
+            g.append([_row(task, "OOD_Diverse_Instruction_1-shot", "test", r, train[i % len(train)])
+                      for i, r in enumerate(recs["test_ood"])])
+        groups += g
+    groups.append([{**_row("PM", "OOD_Diverse_Instruction", "train", expected["PM"]["train"][0])}] * 3)
+    groups.append([{**_row("PM", "IND_Diverse_Instruction", "train", expected["PM"]["train"][0]),
+                    "task": "Product_Ranking"}])
+    # interleave the groups, keeping each group's own order (the release's relative order)
+    rng, its, rows = random.Random(0), [iter(x) for x in groups if x], []
+    while its:
+        it = rng.choice(its)
+        try:
+            rows.append(next(it))
+        except StopIteration:
+            its.remove(it)
+    path = Path(tempfile.mkdtemp(prefix="ecb-release-")) / "train-00000-of-00001.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path, expected
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory):
+    path, expected = release_table()
+    out = tmp_path_factory.mktemp("imported")
+    report = import_release(path.parent, out, qpr_labels=LABELS, log=lambda _m: None)
+    return out, report, expected
+
+
+def test_counts_ids_and_texts_per_task_and_split(imported):
+    out, report, expected = imported
+    for task, recs in expected.items():
+        for split, want in recs.items():
+            got = read_jsonl(out / task / f"{split}.jsonl")
+            assert [r["id"] for r in got] == [f"{task}-{split}-{i:05d}" for i in range(len(want))]
+            assert [(r["input"], r["options"], r["output"]) for r in got] == \
+                [(w["input"], list(w["options"]), w["output"]) for w in want], (task, split)
+            assert report["tasks"][task]["splits"][split] == len(want)
+
+
+def test_skipped_rows_are_counted_with_their_reason(imported):
+    _, report, _ = imported
+    assert report["skipped"] == {
+        "no counterpart in ECInstruct: setting 'OOD_Diverse_Instruction' split 'train'": 3,
+        "unknown task name 'Product_Ranking'": 1,
+    }
+    assert report["rows_read"] == report["rows_used"] + 4
+    assert report["card_check"]["matches"] is False and report["origin"]["kind"] == "release"
+
+
+def test_extras_one_shot_pairing_and_relevance(imported):
+    out, _, expected = imported
+    single = read_jsonl(out / "SR" / "extra" / "single_train.jsonl")
+    assert len(single) == len(expected["SR"]["train"])
+    test = read_jsonl(out / "SA" / "test.jsonl")
+    n = len(expected["SA"]["train"])
+    assert [r["few_shot_id"] for r in test] == [f"SA-train-{(i + 1) % n:05d}" for i in range(len(test))]
+    ood = read_jsonl(out / "SA" / "test_ood.jsonl")
+    assert [r["few_shot_id"] for r in ood] == [f"SA-train-{i % n:05d}" for i in range(len(ood))]
+    qpr = read_jsonl(out / "QPR" / "test.jsonl")
+    labels = json.loads(LABELS.read_text())
+    assert [r["relevance"] for r in qpr] == labels
+    assert [r["relevance"] for r in read_jsonl(out / "QPR" / "test_unseen.jsonl")] == labels
+    ave = read_jsonl(out / "AVE" / "test.jsonl")
+    assert all(r["attributes"] for r in ave)
+
+
+def test_qpr_label_file_is_checked(tmp_path):
+    path, _ = release_table()
+    bad = tmp_path / "label.json"
+    bad.write_text(json.dumps([["E", "X"]]))
+    with pytest.raises(ValueError, match="item 0 is"):
+        import_release(path, tmp_path / "o", qpr_labels=bad, log=lambda _m: None)
+    bad.write_text(json.dumps([["E", "S"]] * 3))
+    with pytest.raises(ValueError, match="3 label lists for 1000 QPR test records"):
+        import_release(path, tmp_path / "o", qpr_labels=bad, log=lambda _m: None)
+
+
+def test_without_labels_qpr_says_where_to_get_them(tmp_path):
+    path, _ = release_table()
+    report = import_release(path, tmp_path, log=lambda _m: None)
+    assert any("--qpr-labels" in n for n in report["tasks"]["QPR"]["notes"])
+    assert read_jsonl(tmp_path / "QPR" / "test.jsonl")[0]["relevance"] == []
+
+
+def test_stored_options_forms():
+    assert parse_options('["A: x", "B: y"]', "SA") == ["A: x", "B: y"]
+    assert parse_options("['A: it\\'s', \"B: say \\\"hi\\\"\"]", "SR") == ["A: it's", 'B: say "hi"']
+    with pytest.raises(ValueError, match="neither a JSON array nor a Python list"):
+        parse_options("__import__('os')", "SR")
