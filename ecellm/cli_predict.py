@@ -32,7 +32,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("hf", "vllm"), default="hf")
     parser.add_argument("--arch", choices=("causal", "seq2seq"), default=None)
     parser.add_argument("--prompt-style", dest="style", default=None,
-                        choices=("plain", "mistral", "llama2", "claude", "chat"))
+                        choices=("plain", "mistral", "llama2", "claude", "chat", "alpaca"))
+    parser.add_argument("--prompt-format", dest="prompt_format", default=None, choices=("appendix-e", "released"),
+                        help="prompt template: the paper's Appendix E, or the official release's template the "
+                        "published eCeLLM models were tuned on (default: the model's: released for ecellm-s/m/l "
+                        "and adapters trained with it, appendix-e otherwise)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N records of each split")
     parser.add_argument("--seed", type=int, default=1, help="seed of the random baseline")
     parser.add_argument("--no-progress", dest="progress", action="store_false")
@@ -139,11 +143,19 @@ class _Predictor:
 
             self.loaded = ("hf", *load_for_inference(
                 args.model, adapter=args.adapter, arch=args.arch, style=args.style,
-                allow_download=args.allow_download,
+                allow_download=args.allow_download, prompt_format=args.prompt_format,
             ))
+        preset = self.loaded[-1]
+        print(f"prompt format: {preset.prompt_format} (style {preset.style}, arch {preset.arch})", file=sys.stderr)
 
     def __call__(self, task: str, records: list[dict]) -> list[str]:
-        from ecellm.predictor import build_prompts, default_max_new_tokens, generate, generate_vllm
+        from ecellm.predictor import (
+            build_prompts,
+            default_max_new_tokens,
+            generate,
+            generate_vllm,
+            released_answers,
+        )
         from ecinstruct_eval.data import load_split
         from ecinstruct_eval.prompts import find_shot
 
@@ -158,11 +170,15 @@ class _Predictor:
         backend, model, tokenizer, preset = self.loaded
         max_new = args.max_new_tokens or default_max_new_tokens(task)
         prompts = build_prompts(records, style=preset.style, shots=args.shots, train_by_id=train_by_id,
-                                tokenizer=tokenizer)
+                                tokenizer=tokenizer, prompt_format=preset.prompt_format, arch=preset.arch)
         if backend == "vllm":
-            return generate_vllm(model, prompts, tokenizer=tokenizer, max_new_tokens=max_new)
-        return generate(model, tokenizer, prompts, arch=preset.arch, batch_size=args.batch_size,
-                        max_new_tokens=max_new, progress=args.progress)
+            outputs = generate_vllm(model, prompts, tokenizer=tokenizer, max_new_tokens=max_new)
+        else:
+            outputs = generate(model, tokenizer, prompts, arch=preset.arch, batch_size=args.batch_size,
+                               max_new_tokens=max_new, progress=args.progress)
+        if preset.prompt_format == "released":  # the release's answer cut (RELEASED_FORMAT.md §12)
+            outputs = released_answers(outputs, style=preset.style, arch=preset.arch)
+        return outputs
 
 
 def _vllm_setup(args: argparse.Namespace):
@@ -178,7 +194,8 @@ def _vllm_setup(args: argparse.Namespace):
     base = args.model or meta.get("base_model")
     if not base:
         raise ValueError("give the base model (--model) or an adapter saved by `ecinstruct train`")
-    preset = resolve_base(base, arch=args.arch or meta.get("arch"), style=args.style or meta.get("style"))
+    preset = resolve_base(base, arch=args.arch or meta.get("arch"), style=args.style or meta.get("style"),
+                          prompt_format=args.prompt_format or meta.get("prompt_format"))
     if preset.arch == "seq2seq":
         raise ValueError("the vllm backend serves causal models only; use --backend hf for Flan-T5")
     check_available(preset.model_id, allow_download=args.allow_download)

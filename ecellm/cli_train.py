@@ -24,8 +24,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arch", choices=("causal", "seq2seq"), default=None,
                         help="model kind for non-preset models (default: read from its config)")
     parser.add_argument("--prompt-style", dest="style", default=None,
-                        choices=("plain", "mistral", "llama2", "claude", "chat"),
+                        choices=("plain", "mistral", "llama2", "claude", "chat", "alpaca"),
                         help="prompt wrapper (default: the preset's; plain for other models)")
+    parser.add_argument("--prompt-format", dest="prompt_format", default=None, choices=("appendix-e", "released"),
+                        help="prompt template: the paper's Appendix E, or the official release's template "
+                        "(prompt + output, as the published eCeLLM models were tuned); default: the preset's "
+                        "(released for ecellm-s/m/l, appendix-e otherwise); recorded in ecellm.json")
     parser.add_argument("--tasks", default="all", help="'all' (generalist) or task codes, e.g. SR or SA,SR (Table 6)")
     parser.add_argument("--instructions", choices=("diverse", "single"), default="diverse",
                         help="diverse (5 seen instructions) or single (seed only), Table 5")
@@ -73,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     config = TrainConfig(
-        base=args.base, out=args.out, data=args.data, arch=args.arch, style=args.style, tasks=args.tasks,
+        base=args.base, out=args.out, data=args.data, arch=args.arch, style=args.style,
+        prompt_format=args.prompt_format, tasks=args.tasks,
         instructions=args.instructions, train_size=args.train_size, epochs=args.epochs, max_steps=args.max_steps,
         learning_rate=args.learning_rate, batch_size=args.batch_size, micro_batch_size=args.micro_batch_size,
         warmup_ratio=args.warmup_ratio, lora_r=args.lora_r, lora_alpha=args.lora_alpha,

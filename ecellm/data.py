@@ -119,8 +119,13 @@ def encode_example(
     arch: str,
     style: str = "plain",
     max_length: int = 2048,
+    prompt_format: str = "appendix-e",
 ) -> dict[str, list[int]]:
     """Token ids and labels of one training example; the loss sees only the response + EOS.
+
+    ``prompt_format`` picks Appendix E (wrapped in ``style``) or the release's
+    template (``"released"``: prompt immediately followed by ``output``, as
+    the release trained).
 
     Causal models get ``prompt + response + EOS`` with the prompt's labels
     set to -100 (prompt and response are tokenized separately, so the label
@@ -137,7 +142,8 @@ def encode_example(
     from ecellm.modeling import prompt_token_ids
 
     def encode_prompt(rec):
-        return prompt_token_ids(tokenizer, build_prompt(rec, style=style, tokenizer=tokenizer), arch=arch)
+        return prompt_token_ids(tokenizer, build_prompt(rec, style=style, tokenizer=tokenizer, prompt_format=prompt_format,
+                                                        arch=arch), arch=arch)
 
     eos = tokenizer.eos_token_id
     full_response = list(tokenizer(str(record["output"]), add_special_tokens=False)["input_ids"])

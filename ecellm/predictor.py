@@ -14,12 +14,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ecinstruct_eval.prompts import build_prompt, find_shot
+from ecinstruct_eval.prompts import (
+    RELEASED_TEMPLATES,
+    answer_from_released,
+    build_prompt,
+    find_shot,
+    released_style,
+)
 
 __all__ = [
     "MAX_NEW_TOKENS",
     "default_max_new_tokens",
     "build_prompts",
+    "released_answers",
     "load_for_inference",
     "generate",
     "generate_token_ids",
@@ -60,16 +67,39 @@ def build_prompts(
     shots: int = 0,
     train_by_id: Mapping[str, Mapping[str, Any]] | None = None,
     tokenizer: Any = None,
+    prompt_format: str = "appendix-e",
+    arch: str | None = None,
 ) -> list[str]:
-    """Zero- or one-shot prompts (Appendix E) for ``records``, wrapped in ``style``."""
+    """Zero- or one-shot prompts for ``records``: Appendix E wrapped in ``style``, or the release's template.
+
+    ``prompt_format="released"`` uses the release's template of
+    ``released_style(style, arch)`` (:mod:`ecinstruct_eval.prompts`).
+    """
     if shots not in (0, 1):
         raise ValueError(f"shots must be 0 or 1, not {shots!r}")
     if shots == 1 and train_by_id is None:
         raise ValueError("one-shot prompts need the training records (train_by_id)")
     return [
-        build_prompt(r, shot=find_shot(r, train_by_id) if shots else None, style=style, tokenizer=tokenizer)
+        build_prompt(r, shot=find_shot(r, train_by_id) if shots else None, style=style, tokenizer=tokenizer,
+                     prompt_format=prompt_format, arch=arch)
         for r in records
     ]
+
+
+def released_answers(generations: Sequence[str], *, style: str, arch: str | None = None) -> list[str]:
+    """Answers of generations (prompt echo already removed) by the release's rule.
+
+    Causal models: the text up to the next response marker, stripped (the
+    release's split on the prompt-plus-generation, whose first marker ends
+    the prompt); Flan-T5: the text whole.
+
+    Examples
+    --------
+    >>> released_answers(["A: good\\n\\n### Response:\\nB"], style="llama2")
+    ['A: good']
+    """
+    marker = RELEASED_TEMPLATES[released_style(style, arch)].marker
+    return [answer_from_released(marker + g, marker) if marker else g.strip() for g in generations]
 
 
 def read_adapter_meta(adapter: str | os.PathLike | None) -> dict:
@@ -91,12 +121,13 @@ def load_for_inference(
     allow_download: bool = False,
     device: str | None = None,
     merge: bool = True,
+    prompt_format: str | None = None,
 ):
     """Load (model, tokenizer, preset) ready to generate.
 
     ``base`` may be omitted when ``adapter`` was saved by ``ecinstruct
     train`` (its ``ecellm.json`` names the base model, architecture and
-    prompt style).  The adapter is merged into the weights by default (unless
+    prompt style and format).  The adapter is merged into the weights by default (unless
     the LM head is tied to the input embeddings), which makes generation as
     fast as the base model's.
     """
@@ -115,7 +146,8 @@ def load_for_inference(
     base = base or meta.get("base_model")
     if not base:
         raise ValueError("give the base model (--model), or an adapter folder saved by `ecinstruct train`")
-    preset = resolve_base(base, arch=arch or meta.get("arch"), style=style or meta.get("style"))
+    preset = resolve_base(base, arch=arch or meta.get("arch"), style=style or meta.get("style"),
+                          prompt_format=prompt_format or meta.get("prompt_format"))
     check_available(preset.model_id, allow_download=allow_download)
     arch_ = resolve_arch(preset, allow_download=allow_download)
     if preset.arch != arch_:

@@ -1,4 +1,4 @@
-"""The six base models of the paper (Section 4) as data, and how ``--base`` is resolved.
+"""The paper's six base models, the published eCeLLM models, and how ``--base`` is resolved.
 
 A preset names the Hugging Face id, whether the model is causal or
 sequence-to-sequence, the prompt wrapper it was instruction-tuned with, and
@@ -7,6 +7,12 @@ head, as the paper does ("add LoRA adaptors to all the projection layers and
 the language modeling head").  Any other model (a local folder or a Hub id)
 is accepted too; its targets come from :data:`TARGETS_BY_MODEL_TYPE` or, for
 an unknown architecture, from all of its linear layers.
+
+The published eCeLLM models (``ecellm-s``, ``ecellm-m``, ``ecellm-l``; the
+paper's Section 5: Phi-2, Mistral-7B Instruct-v0.2 and Llama-2 13B-chat,
+tuned) default to the release's own prompt template
+(``prompt_format="released"``, see :mod:`ecinstruct_eval.prompts`): they were
+tuned on it, not on Appendix E.  Every other preset defaults to Appendix E.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ class Preset:
         Prompt wrapper (:data:`ecinstruct_eval.prompts.STYLES`).
     target_modules : tuple of str or None
         LoRA targets; ``None`` means "derive from the loaded model".
+    prompt_format : {"appendix-e", "released"}
+        Default prompt template family (``--prompt-format``).
     """
 
     name: str
@@ -56,9 +64,10 @@ class Preset:
     arch: str
     style: str
     target_modules: tuple[str, ...] | None
+    prompt_format: str = "appendix-e"
 
 
-#: The paper's six base models (Section 4; eCeLLM-L, -M and -S).
+#: The paper's six base models (Section 4) and the published eCeLLM-S, -M and -L.
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
@@ -70,6 +79,10 @@ PRESETS: dict[str, Preset] = {
             "mistral-7b-instruct-v0.2", "mistralai/Mistral-7B-Instruct-v0.2", "causal", "mistral", _LLAMA_TARGETS
         ),
         Preset("phi-2", "microsoft/phi-2", "causal", "plain", _PHI_TARGETS),
+        # The published eCeLLM models: the release's template, alpaca except Mistral-based eCeLLM-M.
+        Preset("ecellm-s", "NingLab/eCeLLM-S", "causal", "alpaca", _PHI_TARGETS, "released"),
+        Preset("ecellm-m", "NingLab/eCeLLM-M", "causal", "mistral", _LLAMA_TARGETS, "released"),
+        Preset("ecellm-l", "NingLab/eCeLLM-L", "causal", "alpaca", _LLAMA_TARGETS, "released"),
     )
 }
 
@@ -85,16 +98,21 @@ ALIASES = {
     "phi2": "phi-2",
     "flan-t5-3b": "flan-t5-xl",
     "flan-t5-11b": "flan-t5-xxl",
+    "ecellm_s": "ecellm-s",
+    "ecellm_m": "ecellm-m",
+    "ecellm_l": "ecellm-l",
 }
 
 
-def resolve_base(base: str, *, arch: str | None = None, style: str | None = None) -> Preset:
+def resolve_base(
+    base: str, *, arch: str | None = None, style: str | None = None, prompt_format: str | None = None
+) -> Preset:
     """Return the :class:`Preset` for ``base``: a preset name, an alias, a Hub id or a folder.
 
     Preset names and aliases are case-insensitive; a preset's Hub id maps to
     the preset.  For other models ``arch`` (``"causal"``/``"seq2seq"``) may be
     given; when it is ``None`` it is read later from the model's config.
-    ``arch`` and ``style`` override the preset's values.
+    ``arch``, ``style`` and ``prompt_format`` override the preset's values.
 
     Examples
     --------
@@ -102,6 +120,9 @@ def resolve_base(base: str, *, arch: str | None = None, style: str | None = None
     'mistralai/Mistral-7B-Instruct-v0.2'
     >>> resolve_base("/models/my-llama", arch="causal").style
     'plain'
+    >>> p = resolve_base("NingLab/eCeLLM-M")
+    >>> p.name, p.style, p.prompt_format
+    ('ecellm-m', 'mistral', 'released')
     """
     key = base.strip().lower()
     key = ALIASES.get(key, key)
@@ -117,4 +138,8 @@ def resolve_base(base: str, *, arch: str | None = None, style: str | None = None
         preset = replace(preset, arch=arch)
     if style and style != preset.style:
         preset = replace(preset, style=style)
+    if prompt_format and prompt_format != preset.prompt_format:
+        if prompt_format not in ("appendix-e", "released"):
+            raise ValueError(f"prompt format must be 'appendix-e' or 'released', not {prompt_format!r}")
+        preset = replace(preset, prompt_format=prompt_format)
     return preset

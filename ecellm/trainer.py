@@ -39,6 +39,8 @@ class TrainConfig:
     data: str | None = None
     arch: str | None = None
     style: str | None = None
+    #: "appendix-e" or "released"; None = the preset's (released for ecellm-s/m/l)
+    prompt_format: str | None = None
     tasks: str = "all"
     instructions: str = "diverse"
     train_size: str = "92K"
@@ -210,7 +212,7 @@ def train(config: TrainConfig) -> Path:
     checkpointing = {True: "on", False: "off"}.get(config.gradient_checkpointing, config.gradient_checkpointing)
     if checkpointing not in ("auto", "on", "off"):
         raise ValueError(f"gradient_checkpointing must be auto, on or off, not {config.gradient_checkpointing!r}")
-    preset = resolve_base(config.base, arch=config.arch, style=config.style)
+    preset = resolve_base(config.base, arch=config.arch, style=config.style, prompt_format=config.prompt_format)
     check_available(preset.model_id, allow_download=config.allow_download)
     arch = resolve_arch(preset, allow_download=config.allow_download)
     out = Path(config.out)
@@ -224,7 +226,9 @@ def train(config: TrainConfig) -> Path:
         raise ValueError("no training records found for tasks " + config.tasks)
     tokenizer = load_tokenizer(preset.model_id, arch=arch, allow_download=config.allow_download)
     encoded = [
-        encode_example(r, tokenizer, arch=arch, style=preset.style, max_length=config.max_length) for r in records
+        encode_example(r, tokenizer, arch=arch, style=preset.style, max_length=config.max_length,
+                       prompt_format=preset.prompt_format)
+        for r in records
     ]
     dataset = Dataset.from_list(encoded)
     shortened, cut = sum(e["prompt_shortened"] for e in encoded), sum(e["response_cut"] for e in encoded)
@@ -306,9 +310,9 @@ def train(config: TrainConfig) -> Path:
         )
     if args.process_index == 0:
         log.warning(
-            "training %s (%s, %s prompts) on %d records of %s: micro-batch %d x %d processes x %d accumulation "
+            "training %s (%s, %s %s prompts) on %d records of %s: micro-batch %d x %d processes x %d accumulation "
             "= effective batch %d, batching %s, %s",
-            preset.model_id, arch, preset.style, len(records), ",".join(parse_tasks(config.tasks)),
+            preset.model_id, arch, preset.prompt_format, preset.style, len(records), ",".join(parse_tasks(config.tasks)),
             config.micro_batch_size, world_size, accum, config.micro_batch_size * world_size * accum, batching,
             "bf16" if args.bf16 else "fp32",
         )
@@ -340,6 +344,7 @@ def train(config: TrainConfig) -> Path:
             "preset": preset.name,
             "arch": arch,
             "style": preset.style,
+            "prompt_format": preset.prompt_format,
             "target_modules": targets,
             "tasks": parse_tasks(config.tasks),
             "train_records": len(records),

@@ -230,7 +230,7 @@ def _check_out_dir(out: Path) -> None:
         p.relative_to(out).as_posix()
         for p in sorted(out.rglob("*"))
         if p.is_file()
-        and p.name not in ("README.md", ".gitattributes")
+        and p.relative_to(out).as_posix() not in ("README.md", ".gitattributes", REPORT_NAME)
         and not (p.suffix == ".parquet" and p.parent.name in CONFIGS)
     ]
     if foreign:

@@ -12,6 +12,12 @@ folder.  Without data it fails: the packaged YAMLs name no dataset::
 lm-eval passes ``dataset_path`` to ``datasets.load_dataset`` as is: a relative
 path used offline from another directory silently loads a stale cached copy,
 which is why the written paths are absolute.
+
+``--prompt-format released`` (with ``--prompt-style alpaca|mistral|flan-t5``,
+default alpaca; mistral for eCeLLM-M) writes the tasks with the official
+release's prompt template, which the published eCeLLM models were tuned on;
+the default, ``appendix-e``, is the paper's.  The format is recorded in the
+written YAMLs' ``metadata``.
 """
 
 from __future__ import annotations
@@ -38,6 +44,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
 
 
+    parser.add_argument("--prompt-format", dest="prompt_format", choices=("appendix-e", "released"),
+                        default="appendix-e",
+                        help="the paper's Appendix E prompts (default) or the official release's template")
+    parser.add_argument("--prompt-style", dest="prompt_style", choices=("alpaca", "mistral", "flan-t5"),
+                        default=None, help="with --prompt-format released: alpaca (default), mistral (eCeLLM-M) "
+                        "or flan-t5")
+
+
 def run(args: argparse.Namespace) -> int:
     from ecinstruct_eval.data import DATA_ENV
     from ecinstruct_eval.lm_eval_tasks import write_configs
@@ -52,8 +66,10 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        folder = write_configs(location, out=args.out)
-    except FileNotFoundError as e:
+        folder = write_configs(location, out=args.out,
+                               prompt_format=getattr(args, "prompt_format", "appendix-e"),
+                               prompt_style=getattr(args, "prompt_style", None))
+    except (FileNotFoundError, ValueError) as e:
         print(f"ecinstruct lm-eval-path: {e}", file=sys.stderr)
         return 2
     print(folder)

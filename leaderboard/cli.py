@@ -82,7 +82,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     _tasks_arg(p)
     p.set_defaults(_lb=_score)
 
-    p = sub.add_parser("table", help="the ranked table beside the paper's Tables 3/4")
+    p = sub.add_parser("table", help="the ranked table beside the paper's Tables 3/4 "
+                                      "(one table per test set; the paper's rows beside official results)")
     p.add_argument("results", nargs="*", type=Path, help="results JSON files")
     p.add_argument("--format", choices=("md", "html", "csv"), default="md")
     p.add_argument("--setting", choices=("ind", "ood", "both"), default="both",
@@ -104,7 +105,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="PNG file")
     p.add_argument("--setting", choices=("ind", "ood"), default="ind")
     p.add_argument("--paper", action="append", default=[], metavar="MODEL",
-                   help="also draw a paper row, e.g. --paper eCeLLM-L (repeatable)")
+                   help="also draw a paper row, e.g. --paper eCeLLM-L (repeatable); only beside "
+                        "results on the official test sets")
     p.set_defaults(_lb=_plot)
 
     p = sub.add_parser("pack", help="join prediction files (ecinstruct predict --out ...) into a submission")
@@ -207,13 +209,13 @@ def _load_all(paths):
 
 def _table(args) -> int:
     from leaderboard.results import display_names
-    from leaderboard.table import build_board, render
+    from leaderboard.table import build_boards, render
 
     docs = _load_all(args.results)
     names = display_names(docs, args.results)
     settings = ["IND", "OOD"] if args.setting == "both" else [args.setting.upper()]
-    boards = [build_board(docs, setting=s, include_paper=not args.no_paper, order=args.order, names=names)
-              for s in settings]
+    boards = [b for s in settings for b in build_boards(docs, setting=s, include_paper=not args.no_paper,
+                                                         order=args.order, names=names)]
     kw = {"ci": args.ci} if args.format == "md" else {}
     text = render(boards, args.format, **kw)
     if args.out:
@@ -226,7 +228,7 @@ def _table(args) -> int:
 
 
 def _compare(args) -> int:
-    from leaderboard.compare import compare_results, format_comparisons
+    from leaderboard.compare import compare_results, format_comparisons, test_set_mismatches
     from leaderboard.results import model_name
 
     a, b = _load_all([args.a, args.b])
@@ -237,6 +239,18 @@ def _compare(args) -> int:
     if not comps:
         print("the two results files share no task/split", file=sys.stderr)
         return 1
+    differ = test_set_mismatches(a, b)
+    if differ:
+        sets = ", ".join(f"{t}/{s}" for t, s, _, _ in differ[:4]) + (
+            f" and {len(differ) - 4} more" if len(differ) > 4 else "")
+        t, s, ha, hb = differ[0]
+        what = (f"{args.a} and {args.b} were scored on different test sets ({sets}; "
+                f"{t}/{s}: {ha[:12]} vs {hb[:12]}): scores on different test sets are not comparable")
+        if all(c.verdict == "not comparable" for c in comps):
+            print(f"ecinstruct leaderboard compare: refused: {what}", file=sys.stderr)
+            return 1
+        print(f"ecinstruct leaderboard compare: warning: {what}; only the sets on the same test set "
+              "are compared", file=sys.stderr)
     print(format_comparisons(comps, names, alpha=args.alpha,
                              n_resamples=a.get("bootstrap", {}).get("n_resamples")))
     return 0
@@ -246,7 +260,8 @@ def _plot(args) -> int:
     from leaderboard.plot import plot_results, save_plot
 
     fig = plot_results(_load_all(args.results), setting=args.setting.upper(), paper_models=args.paper,
-                       sources=args.results)
+                       sources=args.results,
+                       warn=lambda msg: print(f"ecinstruct leaderboard plot: {msg}", file=sys.stderr))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_plot(fig, args.out)
     print(f"wrote {args.out}")

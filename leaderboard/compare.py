@@ -7,6 +7,11 @@ difference is called significant when the two-sided ``p < alpha``; the
 Holm-adjusted p over all compared sets is reported too, for readers who
 compare many tasks at once.
 
+Only sets scored on the same test set are compared: both results files must
+carry the same ``test_set`` fingerprint for the task/split (files written
+before test-set identity was recorded carry none, and are not compared).
+:func:`test_set_mismatches` lists the sets whose fingerprints differ.
+
 Examples
 --------
 >>> a = {"results": {"PM": {"test": _demo_entry(0.80, [0.78, 0.81, 0.83, 0.79])}}}
@@ -24,8 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecinstruct_eval.tasks import TASKS, TEST_SPLITS
+from leaderboard.results import test_set_of
 
-__all__ = ["Comparison", "compare_results", "format_comparisons", "paired_test"]
+__all__ = ["Comparison", "compare_results", "format_comparisons", "paired_test", "test_set_mismatches"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,33 @@ class Comparison:
 
 def _demo_entry(value, reps):
     return {"n": 4, "primary_metric": "f1", "metrics": {"f1": {"value": value}},
-            "ids_sha256": "x", "bootstrap_primary": reps}
+            "ids_sha256": "x", "test_set": {"n": 4, "sha256": "ab" * 32}, "bootstrap_primary": reps}
+
+
+def _shared_sets(a: Mapping, b: Mapping):
+    for task in TASKS:
+        for split in TEST_SPLITS:
+            if a.get("results", {}).get(task, {}).get(split) and b.get("results", {}).get(task, {}).get(split):
+                yield task, split
+
+
+def test_set_mismatches(a: Mapping, b: Mapping) -> list[tuple[str, str, str, str]]:
+    """``(task, split, sha_a, sha_b)`` for each set both documents hold on different test sets.
+
+    >>> a = {"results": {"PM": {"test": _demo_entry(0.8, [])}}}
+    >>> b = {"results": {"PM": {"test": {**_demo_entry(0.8, []), "test_set": {"n": 4, "sha256": "cd" * 32}}}}}
+    >>> [(t, s) for t, s, _, _ in test_set_mismatches(a, b)]
+    [('PM', 'test')]
+    """
+    out = []
+    for task, split in _shared_sets(a, b):
+        ha, hb = test_set_of(a, task, split), test_set_of(b, task, split)
+        if ha and hb and ha != hb:
+            out.append((task, split, ha, hb))
+    return out
+
+
+test_set_mismatches.__test__ = False  # not a pytest test, despite the name
 
 
 def paired_test(a_reps: Sequence[float], b_reps: Sequence[float], *, confidence: float = 0.95):
@@ -83,6 +115,15 @@ def _holm(pvals: list[float]) -> list[float]:
     return out
 
 
+def _same_test_set(a: Mapping, b: Mapping, task: str, split: str, names: tuple[str, str]) -> str:
+    ha, hb = test_set_of(a, task, split), test_set_of(b, task, split)
+    if ha and hb:
+        return "" if ha == hb else f"different test sets (fingerprints {ha[:12]} vs {hb[:12]})"
+    unknown = " and ".join(n for n, h in zip(names, (ha, hb)) if not h)
+    return (f"test set unknown in {unknown} (results file written before test-set identity "
+            "was recorded; rescore it)")
+
+
 def _pairable(ea: Mapping, eb: Mapping, boot_a: Mapping, boot_b: Mapping) -> str:
     if ea.get("ids_sha256") != eb.get("ids_sha256"):
         return "different test items (ids differ)"
@@ -98,7 +139,12 @@ def _pairable(ea: Mapping, eb: Mapping, boot_a: Mapping, boot_b: Mapping) -> str
 def compare_results(
     a: Mapping, b: Mapping, *, names: tuple[str, str] = ("A", "B"), alpha: float = 0.05
 ) -> list[Comparison]:
-    """Compare two results documents on every task/split both contain."""
+    """Compare two results documents on every task/split both contain.
+
+    A set is compared only when both documents were scored on the same test
+    set (equal ``test_set`` fingerprints); other sets come back with the
+    verdict ``"not comparable"`` and the reason in ``note``.
+    """
     rows, pvals = [], []
     ba, bb = a.get("bootstrap", {}), b.get("bootstrap", {})
     ca, cb = (d.get("evaluator", {}).get("compat", "paper") for d in (a, b))
@@ -112,7 +158,7 @@ def compare_results(
             metric = ea["primary_metric"]
             va = ea["metrics"][metric]["value"]
             vb = eb["metrics"].get(metric, {}).get("value")
-            why = mode or _pairable(ea, eb, ba, bb)
+            why = mode or _same_test_set(a, b, task, split, names) or _pairable(ea, eb, ba, bb)
             if why or va is None or vb is None:
                 rows.append((task, split, metric, va, vb, why or "missing value"))
                 pvals.append(None)

@@ -9,10 +9,39 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 
 from leaderboard.reference import SETTING_SPLIT, paper_table
 from leaderboard.results import compat_of, display_names
+
+
+def paper_rows_left_out(results: Sequence[Mapping], *, setting: str = "IND") -> str:
+    """Why the paper's rows may not be drawn beside ``results`` ("" when they may).
+
+    The paper measured on the official test sets; its rows go only beside
+    results on them (and alone when there are none).
+    """
+    from leaderboard.table import group_by_test_set
+
+    groups = group_by_test_set(results, setting=setting)
+    if not groups or (len(groups) == 1 and groups[0].official):
+        return ""
+    return ("the paper's rows are left out: not every result is on the official test sets "
+            "the paper measured on (scores on different test sets are not comparable)")
+
+
+def test_sets_note(results: Sequence[Mapping], *, setting: str = "IND") -> str:
+    """A warning when ``results`` span several test sets ("" when they do not)."""
+    from leaderboard.table import group_by_test_set
+
+    n = len(group_by_test_set(results, setting=setting))
+    return "" if n < 2 else (f"the results are on {n} different test sets: scores on different "
+                             "test sets are not comparable")
+
+
+paper_rows_left_out.__test__ = False
+test_sets_note.__test__ = False
 
 __all__ = ["plot_results", "save_plot"]
 
@@ -24,6 +53,7 @@ def plot_results(
     paper_models: Sequence[str] = (),
     sources: Sequence[str | os.PathLike] | None = None,
     title: str | None = None,
+    warn: Callable[[str], None] | None = None,
 ):
     """Grouped bars: one group per task, one bar per model; CIs as error bars.
 
@@ -32,7 +62,11 @@ def plot_results(
     results : sequence of results documents
     setting : {"IND", "OOD"}
     paper_models : names of the paper's rows to draw beside the submissions
-        (e.g. ``["eCeLLM-L", "GPT-4 Turbo"]``).
+        (e.g. ``["eCeLLM-L", "GPT-4 Turbo"]``); drawn only when every result
+        is on the official test sets (or there are no results).
+    warn : callable, optional
+        Told (one line each) when the paper's rows are left out or the
+        results span several test sets; default :func:`warnings.warn`.
     sources : the results files ``results`` were read from; their stems tell
         apart submissions with the same model name and scoring mode.
 
@@ -52,6 +86,14 @@ def plot_results(
     setting = setting.upper()
     ref = paper_table(setting)
     split = SETTING_SPLIT[setting]
+    say = warn or (lambda msg: warnings.warn(msg, stacklevel=3))
+    if note := test_sets_note(results, setting=setting):
+        say(note)
+    for name in paper_models:
+        ref.row(name)  # an unknown name is an error even where the rows are left out
+    if paper_models and (why := paper_rows_left_out(results, setting=setting)):
+        say(why)
+        paper_models = ()
     series = []  # (label, values, (lo_err, hi_err) or None)
     for name in paper_models:
         row = ref.row(name)

@@ -1,19 +1,30 @@
 """Score a validated submission into a versioned results file, with bootstrap CIs.
 
-Results schema (``schema_version`` 1; keys are only ever added)::
+Results schema (``schema_version`` 2; keys are only ever added)::
 
-    {"schema": "ecinstruct-leaderboard-results", "schema_version": 1,
+    {"schema": "ecinstruct-leaderboard-results", "schema_version": 2,
      "model": {...metadata header...},
      "submission": {"file": "my-model.jsonl", "sha256": "...", "lines": 16253},
      "evaluator": {"package": "ecinstruct_eval", "version": "0.1.0", "compat": "paper",
                    "settings": {"AG": {...BERTScore/BLEURT settings...}}},
      "bootstrap": {"method": "percentile", "confidence": 0.95, "n_resamples": 1000,
                    "seed": 0, "unit": "test item"},
+     "test_origin": {"kind": "release", "source": "NingLab/ECInstruct", ...} or null,
      "results": {"SR": {"test": {"n": 1000, "n_failed": 3, "primary_metric": "hr@1",
                                   "metrics": {"hr@1": {"value": 0.52, "ci_low": 0.49,
                                                        "ci_high": 0.55}, ...},
                                   "settings": {...}, "ids_sha256": "...",
+                                  "test_set": {"n": 1000, "sha256": "..."},
                                   "bootstrap_primary": [0.51, ...]}}}}
+
+Test-set identity (schema 2): ``test_set`` is
+:func:`ecinstruct_eval.testsets.split_fingerprint` of the reference records
+that were scored, and ``test_origin`` the ``origin`` of the data's
+``build_report.json`` (a build or exported folder; ``null`` when the data
+location has none, e.g. a Hub id, or when the report's fingerprints do not
+match the records scored).  Scores are comparable only where the fingerprints
+agree; version-1 files (without these keys) still load and count as results on
+an unknown test set (see :func:`test_set_of`).
 
 The bootstrap resamples test items with a generator seeded by ``(seed, task,
 split)`` only, so two results files scored with the same seed on the same test
@@ -53,7 +64,9 @@ from leaderboard.submission import (
 )
 
 SCHEMA = "ecinstruct-leaderboard-results"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Versions :func:`load_results` reads; 1 has no test-set identity.
+READABLE_VERSIONS = (1, 2)
 
 __all__ = [
     "SCHEMA",
@@ -65,6 +78,8 @@ __all__ = [
     "portable_model_ref",
     "resample_indices",
     "score_submission",
+    "test_origin_of",
+    "test_set_of",
     "write_results",
 ]
 
@@ -299,6 +314,42 @@ def _default_loader(task, split, location):
     return load_split(task, split, location)
 
 
+REPORT_NAME = "build_report.json"
+
+
+def data_origin(location) -> tuple[dict | None, dict]:
+    """``(origin, test_sets)`` from the ``build_report.json`` of a data location.
+
+    ``origin`` is the report's ``origin`` (``None`` when the location is not a
+    local folder, e.g. a Hub id, or holds no readable report); ``test_sets``
+    maps ``(task, split)`` to the fingerprint the report records.
+    """
+    from ecinstruct_eval.data import resolve_location
+
+    loc = resolve_location(location)
+    if loc is None:
+        return None, {}
+    path = Path(loc) / REPORT_NAME
+    if not path.is_file():
+        return None, {}
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None, {}
+    if not isinstance(report, dict):
+        return None, {}
+    origin = report.get("origin")
+    origin = _jsonable(dict(origin)) if isinstance(origin, Mapping) and origin.get("kind") else None
+    recorded = {}
+    tasks = report.get("tasks")
+    for task, rep in (tasks.items() if isinstance(tasks, Mapping) else ()):
+        sets = rep.get("test_sets") if isinstance(rep, Mapping) else None
+        for split, fp in (sets.items() if isinstance(sets, Mapping) else ()):
+            if isinstance(fp, Mapping) and isinstance(fp.get("sha256"), str):
+                recorded[(str(task), str(split))] = fp["sha256"]
+    return origin, recorded
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -403,8 +454,12 @@ def score_submission(
     local_models = _local_model_replacements(ag_options) if any(
         TASKS[t].kind == "generation" for t, _ in preds) else {}
 
+    from ecinstruct_eval.testsets import split_fingerprint
+
+    origin, recorded = data_origin(location)
     results: dict[str, dict] = {}
     ag_settings: dict[str, dict] = {}
+    mismatched: list[str] = []
     for task in TASKS:
         for split in TEST_SPLITS:
             if (task, split) not in preds:
@@ -431,6 +486,9 @@ def score_submission(
             if TASKS[task].kind == "generation":
                 ag_settings.setdefault(task, settings)
             ids_hash = hashlib.sha256("\n".join(str(r["id"]) for r in refs).encode()).hexdigest()
+            test_set = split_fingerprint(refs)
+            if (task, split) in recorded and recorded[(task, split)] != test_set["sha256"]:
+                mismatched.append(f"{task}/{split}")
             results.setdefault(task, {})[split] = {
                 "n": n,
                 "n_failed": int(getattr(res, "n_failed", 0)),
@@ -438,8 +496,17 @@ def score_submission(
                 "metrics": metrics,
                 "settings": settings,
                 "ids_sha256": ids_hash,
+                "test_set": test_set,
                 "bootstrap_primary": [_r(v) for v in reps.get(primary, [])],
             }
+
+    if origin is not None and mismatched:
+        # the report describes other records than those scored: claim no origin
+        if progress:
+            progress(f"the data's {REPORT_NAME} does not describe the records scored "
+                     f"({', '.join(mismatched[:3])}{' ...' if len(mismatched) > 3 else ''} differ): "
+                     "test origin recorded as unknown")
+        origin = None
 
     return {
         "schema": SCHEMA,
@@ -460,6 +527,7 @@ def score_submission(
             "seed": seed,
             "unit": "test item",
         },
+        "test_origin": origin,
         "results": results,
     }
 
@@ -500,14 +568,60 @@ def load_results(path: str | os.PathLike) -> dict:
         raise ValueError(f"{path}: cannot read results file ({e})") from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise ValueError(f"{path}: not an ECInstruct leaderboard results file (schema {SCHEMA!r})")
-    if doc.get("schema_version", 0) > SCHEMA_VERSION:
+    version = doc.get("schema_version", 1)
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
         raise ValueError(
             f"{path}: results schema version {doc['schema_version']} is newer than this "
             f"toolkit understands ({SCHEMA_VERSION}); upgrade ecinstruct"
         )
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
+        raise ValueError(f"{path}: unknown results schema version {version!r} "
+                         f"(this toolkit reads {', '.join(map(str, READABLE_VERSIONS))})")
     if not isinstance(doc.get("results"), dict):
         raise ValueError(f"{path}: results file has no 'results' object")
+    if version >= 2:
+        _check_identity(doc, path)
     return doc
+
+
+def _check_identity(doc: Mapping, path) -> None:
+    """Schema 2: ``test_origin`` (object with a ``kind``, or null) and a ``test_set`` per entry."""
+    if "test_origin" not in doc:
+        raise ValueError(f"{path}: results file (schema 2) has no 'test_origin' (null when unknown)")
+    origin = doc["test_origin"]
+    if origin is not None and not (isinstance(origin, dict) and isinstance(origin.get("kind"), str)
+                                   and origin["kind"]):
+        raise ValueError(f"{path}: 'test_origin' must be null or an object with a 'kind' string")
+    for task, splits in doc["results"].items():
+        if not isinstance(splits, dict):
+            raise ValueError(f"{path}: results[{task!r}] is not an object")
+        for split, entry in splits.items():
+            ts = entry.get("test_set") if isinstance(entry, dict) else None
+            if not (isinstance(ts, dict) and set(ts) == {"n", "sha256"}
+                    and isinstance(ts["n"], int) and not isinstance(ts["n"], bool) and ts["n"] >= 0
+                    and isinstance(ts["sha256"], str) and len(ts["sha256"]) == 64
+                    and all(c in "0123456789abcdef" for c in ts["sha256"])):
+                raise ValueError(f"{path}: {task}/{split} has no valid 'test_set' "
+                                 '({"n": int, "sha256": 64 hex digits})')
+
+
+def test_set_of(doc: Mapping, task: str, split: str) -> str | None:
+    """The sha256 of the test set ``task``/``split`` was scored on, ``None`` when unknown
+    (schema-1 files) or absent."""
+    entry = doc.get("results", {}).get(task, {}).get(split)
+    ts = entry.get("test_set") if isinstance(entry, Mapping) else None
+    sha = ts.get("sha256") if isinstance(ts, Mapping) else None
+    return sha if isinstance(sha, str) else None
+
+
+def test_origin_of(doc: Mapping) -> dict | None:
+    """The ``origin`` of the data a results document was scored on, ``None`` when unknown."""
+    origin = doc.get("test_origin")
+    return dict(origin) if isinstance(origin, Mapping) and origin.get("kind") else None
+
+
+test_set_of.__test__ = False  # not pytest tests, despite the name
+test_origin_of.__test__ = False
 
 
 def primary_value(doc: Mapping, task: str, split: str) -> float | None:

@@ -7,6 +7,14 @@ the improvement row is recomputed from the paper's rows as the paper does.
 Submissions whose difference from the best submission in a column is not
 significant (paired bootstrap) are marked ``≈``.
 
+Scores are comparable only on the same test set.  :func:`build_boards` groups
+results by the fingerprints of the test sets they were scored on (``test_set``
+in the results files), one board per group, each headed by where its test
+sets came from; bold and ``≈`` marks are computed within a board.  The paper's
+rows (measured on the official release's test sets) appear only on the board
+of results whose ``test_origin`` is the official release; without such
+results they form a board of their own.
+
 Examples
 --------
 >>> board = build_board([], setting="IND", order="paper")
@@ -19,6 +27,7 @@ Examples
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import io
 import math
@@ -26,14 +35,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ecinstruct_eval.tasks import TASKS
+from ecinstruct_eval.testsets import describe, is_official
 from leaderboard.compare import paired_test
 from leaderboard.reference import SETTING_SPLIT, improvement, paper_source, paper_table
-from leaderboard.results import model_name
+from leaderboard.results import model_name, test_origin_of, test_set_of
 
-__all__ = ["Board", "Cell", "Row", "build_board", "render", "render_csv", "render_html",
-           "render_markdown"]
+__all__ = ["Board", "Cell", "Row", "TestSetGroup", "build_board", "build_boards", "group_by_test_set",
+           "render", "render_csv", "render_html", "render_markdown"]
 
 FORMATS = ("md", "html", "csv")
+
+#: Why results on different test sets get separate boards.
+NOT_COMPARABLE = "scores on different test sets are not comparable"
+#: The label of the board of the paper's rows when no result is on the official test sets.
+PAPER_LABEL = "reported by the paper, on the official test sets"
+UNKNOWN_LABEL = "unknown test set (results files without test-set identity; rescore them to record it)"
 
 
 @dataclass
@@ -75,10 +91,109 @@ class Board:
     improvement: tuple[float, ...] | None = None
     improvement_avg: float | None = None
     footnotes: list[str] = field(default_factory=list)
+    #: what the board's test sets are: ``describe(origin)`` and a short fingerprint
+    test_set: str = ""
+    #: short fingerprint of the board's test sets ("" for the paper's own board or unknown sets)
+    fingerprint: str = ""
+    #: whether the board's results are on the official test sets (the paper's rows are then shown)
+    official: bool = False
+    #: lines shown under the heading (which test set, why boards are separate)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TestSetGroup:
+    """Results scored on one test set (per task of a setting): indices into the results."""
+
+    members: list[int]
+    fingerprints: dict[str, str]  # task -> sha256 (empty: unknown test set)
+    origin: dict | None = None
+
+    __test__ = False  # not a pytest class
+
+    @property
+    def known(self) -> bool:
+        return bool(self.fingerprints)
+
+    @property
+    def official(self) -> bool:
+        return self.known and is_official(self.origin)
+
+    @property
+    def short(self) -> str:
+        """12 hex digits naming the group's task fingerprints together ("" if unknown)."""
+        if not self.fingerprints:
+            return ""
+        text = "\n".join(f"{t}:{h}" for t, h in sorted(self.fingerprints.items()))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    @property
+    def label(self) -> str:
+        if not self.known:
+            return UNKNOWN_LABEL
+        return f"{describe(self.origin)}, test-set fingerprint {self.short}"
 
 
 def _entry(doc: Mapping, task: str, split: str) -> Mapping | None:
     return doc.get("results", {}).get(task, {}).get(split)
+
+
+def _agree(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
+    shared = set(a) & set(b)
+    return bool(shared) and all(a[t] == b[t] for t in shared)
+
+
+def group_by_test_set(results: Sequence[Mapping], *, setting: str = "IND") -> list[TestSetGroup]:
+    """Group results by the test sets of ``setting``'s columns they were scored on.
+
+    Two results share a group when the fingerprints (``test_set.sha256``) of
+    the tasks they both hold agree (and they share one at least).  Results
+    without fingerprints (schema-1 files) form one "unknown test set" group,
+    listed last; results with no entry in the setting's split are in no
+    group.  The official group (``test_origin`` the release) comes first.
+
+    >>> group_by_test_set([])
+    []
+    """
+    setting = setting.upper()
+    ref = paper_table(setting)
+    split = SETTING_SPLIT[setting]
+    groups: list[TestSetGroup] = []
+    unknown = TestSetGroup([], {})
+    for i, doc in enumerate(results):
+        present = [t for t in ref.columns if _entry(doc, t, split)]
+        if not present:
+            continue
+        fps = {t: h for t in present if (h := test_set_of(doc, t, split))}
+        if not fps:
+            unknown.members.append(i)
+            continue
+        for g in groups:
+            if _agree(g.fingerprints, fps):
+                g.members.append(i)
+                g.fingerprints.update(fps)
+                break
+        else:
+            groups.append(TestSetGroup([i], dict(fps)))
+    merged = True
+    while merged:  # a later result may join two groups formed earlier
+        merged = False
+        for a in range(len(groups)):
+            for b in range(a + 1, len(groups)):
+                if _agree(groups[a].fingerprints, groups[b].fingerprints):
+                    groups[a].members = sorted(groups[a].members + groups[b].members)
+                    groups[a].fingerprints.update(groups[b].fingerprints)
+                    del groups[b]
+                    merged = True
+                    break
+            if merged:
+                break
+    for g in groups:
+        origins = [o for o in (test_origin_of(results[i]) for i in g.members) if o]
+        # the same fingerprints are the same test set: one official member makes the group official
+        g.origin = next((o for o in origins if is_official(o)), origins[0] if origins else None)
+    groups.sort(key=lambda g: not g.official)
+    return groups + ([unknown] if unknown.members else [])
 
 
 def build_board(
@@ -90,14 +205,18 @@ def build_board(
     alpha: float = 0.05,
     names: Sequence[str] | None = None,
 ) -> Board:
-    """Assemble one table (``setting`` ``"IND"`` = Table 3 shape, ``"OOD"`` = Table 4).
+    """Assemble one table (``setting`` ``"IND"`` = Table 3 shape, ``"OOD"`` = Table 4)
+    of results on one test set.
 
     Parameters
     ----------
     results : sequence of results documents
-        As written by ``ecinstruct leaderboard score``.
+        As written by ``ecinstruct leaderboard score``, all on the same test
+        set (else ``ValueError``: use :func:`build_boards`).
     include_paper : bool
-        Add the paper's reported rows and its improvement row.
+        Add the paper's reported rows and its improvement row: with no
+        results (a board of the paper's rows only), or beside results on the
+        official test sets; other results are not comparable with them.
     order : {"rank", "paper"}
         ``"rank"``: rows with every column first, by mean primary metric
         (descending); ``"paper"``: the paper's rows in its order, then the
@@ -113,8 +232,14 @@ def build_board(
     ref = paper_table(setting)
     split = SETTING_SPLIT[setting]
     columns, metrics = ref.columns, ref.metrics
+    groups = group_by_test_set(results, setting=setting)
+    if len(groups) > 1:
+        raise ValueError(f"the results are on {len(groups)} different test sets ({NOT_COMPARABLE}); "
+                         "use build_boards() for one board per test set")
+    group = groups[0] if groups else None
+    paper_beside = include_paper and (group is None or group.official)
     rows: list[Row] = []
-    if include_paper:
+    if paper_beside:
         for r in ref.rows:
             rows.append(Row(r.model, r.kind, ref.table, [Cell(v) for v in r.values]))
     subs: list[Row] = []
@@ -164,7 +289,7 @@ def build_board(
         all_rows = rows + sorted(subs, key=lambda r: (not r.complete, key_mean(r)))
 
     per = avg = None
-    if include_paper:
+    if paper_beside:
         per, avg = improvement(ref)
         printed = dict(zip(columns, ref.improvement_printed))
         diffs = [c for c, v in zip(columns, per) if abs(round(v, 1) - printed[c]) > 0.05]
@@ -182,7 +307,55 @@ def build_board(
     if "released" in compats:
         footnotes.append("Submissions scored with compat='released' drop unparseable outputs; "
                          "they are not comparable to the paper's rows.")
-    return Board(setting, split, ref.table, ref.caption, columns, metrics, all_rows, per, avg, footnotes)
+    board = Board(setting, split, ref.table, ref.caption, columns, metrics, all_rows, per, avg, footnotes)
+    if group is None:
+        if paper_beside:
+            board.test_set, board.official = PAPER_LABEL, True
+            board.notes.append(f"Test set: {PAPER_LABEL}.")
+    else:
+        board.test_set, board.fingerprint, board.official = group.label, group.short, group.official
+        board.notes.append(f"Test set: {group.label}.")
+        if not group.official:
+            board.notes.append("Scores here are not comparable with the paper's rows (measured on the "
+                               "official test sets)" + (", which are left out." if include_paper else "."))
+    return board
+
+
+def build_boards(
+    results: Sequence[Mapping],
+    *,
+    setting: str = "IND",
+    include_paper: bool = True,
+    order: str = "rank",
+    alpha: float = 0.05,
+    names: Sequence[str] | None = None,
+) -> list[Board]:
+    """One board per test set the results were scored on (see :func:`group_by_test_set`).
+
+    The paper's rows go beside the results on the official test sets; when no
+    result is on them, the paper's rows form a board of their own, labelled
+    as such (and, with no results at all, that is the only board).
+
+    >>> [b.test_set for b in build_boards([], setting="OOD")]
+    ['reported by the paper, on the official test sets']
+    """
+    setting = setting.upper()
+    groups = group_by_test_set(results, setting=setting)
+    boards = []
+    for g in groups:
+        docs = [results[i] for i in g.members]
+        sub_names = [names[i] for i in g.members] if names else [
+            model_name(results[i], f"submission {i + 1}") for i in g.members]
+        boards.append(build_board(docs, setting=setting, include_paper=include_paper, order=order,
+                                  alpha=alpha, names=sub_names))
+    if include_paper and not any(g.official for g in groups):
+        boards.append(build_board([], setting=setting, order=order, alpha=alpha))
+    if len(boards) > 1:
+        for b in boards:
+            b.notes.append(f"Results on different test sets are in separate tables: {NOT_COMPARABLE}.")
+    if not boards:  # no results and no paper rows: an empty board, as before
+        boards.append(build_board([], setting=setting, include_paper=False, order=order, alpha=alpha))
+    return boards
 
 
 def _compat(doc) -> str:
@@ -204,6 +377,7 @@ def _mark_not_significant(subs, docs, columns, split, alpha) -> int:
             if (
                 not e.get("bootstrap_primary")
                 or e.get("ids_sha256") != eb.get("ids_sha256")
+                or test_set_of(d, task, split) != test_set_of(best_d, task, split)
                 or len(e["bootstrap_primary"]) != len(eb.get("bootstrap_primary") or [])
                 or d.get("bootstrap", {}).get("seed") != best_d.get("bootstrap", {}).get("seed")
                 or _compat(d) != _compat(best_d)  # scores of different modes are not comparable
@@ -234,6 +408,9 @@ def render_markdown(boards: Sequence[Board], *, ci: bool = False) -> str:
     for b in boards:
         out.append(f"### {b.table} shape: {b.caption} ({b.setting}, split `{b.split}`)")
         out.append("")
+        if b.notes:
+            out.append("  \n".join(_md_escape(n) for n in b.notes))
+            out.append("")
         head = ["Model", "Source"] + [f"{c}<br>{m}" for c, m in zip(b.columns, b.metrics)] + ["mean"]
         out.append("| " + " | ".join(head) + " |")
         out.append("|" + "---|" * 2 + "---:|" * (len(b.columns) + 1))
@@ -270,11 +447,12 @@ def _md_escape(s: str) -> str:
 
 
 def render_csv(boards: Sequence[Board]) -> str:
-    """One CSV for all boards: a ``setting`` column, values and CI bounds per task."""
+    """One CSV for all boards: ``setting`` and ``test_set`` columns (rows of different test
+    sets are not comparable), values and CI bounds per task."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     tasks = [t for t in TASKS if any(t in b.columns for b in boards)]
-    w.writerow(["setting", "split", "model", "kind", "source", "mean"]
+    w.writerow(["setting", "split", "test_set", "fingerprint", "model", "kind", "source", "mean"]
                + [x for t in tasks for x in (t, f"{t}_ci_low", f"{t}_ci_high")])
     for b in boards:
         for r in b.rows:
@@ -284,14 +462,14 @@ def render_csv(boards: Sequence[Board]) -> str:
                 vals += ["" if c.value is None else f"{c.value:.6g}",
                          "" if not c.ci else f"{c.ci[0]:.6g}", "" if not c.ci else f"{c.ci[1]:.6g}"]
             src = r.source if r.kind != "submission" else f"{r.source} ({r.compat or 'paper'})"
-            w.writerow([b.setting, b.split, r.model, r.kind, src,
+            w.writerow([b.setting, b.split, b.test_set, b.fingerprint, r.model, r.kind, src,
                         "" if r.mean is None else f"{r.mean:.6g}"] + vals)
         if b.improvement is not None:
             vals = []
             for t in tasks:
                 v = b.improvement[b.columns.index(t)] if t in b.columns else None
                 vals += ["" if v is None else f"{v:.1f}", "", ""]
-            w.writerow([b.setting, b.split, "improvement (%)", "improvement", b.table,
+            w.writerow([b.setting, b.split, b.test_set, b.fingerprint, "improvement (%)", "improvement", b.table,
                         f"{b.improvement_avg:.1f}"] + vals)
     return buf.getvalue()
 
@@ -312,6 +490,7 @@ table.board{border-collapse:collapse;margin-bottom:.5em;font-size:14px}
 .board tfoot td{font-style:italic;background:#fafafa}
 .ns::after{content:" \\2248"}
 .foot{font-size:12px;color:#555;max-width:70em}
+.testset{font-size:14px;max-width:70em;margin:.3em 0 .6em}
 """
 
 _JS = """
@@ -355,9 +534,14 @@ def render_html(boards: Sequence[Board], *, title: str = "ECInstruct leaderboard
         f"<style>{_CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>",
     ]
+    seen: dict[str, int] = {}
     for b in boards:
+        seen[b.setting] = seen.get(b.setting, 0) + 1
+        anchor = b.setting if seen[b.setting] == 1 else f"{b.setting}-{seen[b.setting]}"
         parts.append(f"<h2>{e(b.table)} shape: {e(b.caption)} ({e(b.setting)}, split <code>{e(b.split)}</code>)</h2>")
-        parts.append(f'<table class="board" id="board-{e(b.setting)}"><thead><tr>')
+        if b.notes:
+            parts.append('<p class="testset">' + "<br>".join(e(n) for n in b.notes) + "</p>")
+        parts.append(f'<table class="board" id="board-{e(anchor)}" data-fingerprint="{e(b.fingerprint)}"><thead><tr>')
         parts.append('<th class="model" data-col="model" data-type="text">Model</th>')
         parts.append('<th class="model" data-col="source" data-type="text">Source</th>')
         for c, m in zip(b.columns, b.metrics):

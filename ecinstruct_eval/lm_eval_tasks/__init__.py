@@ -29,6 +29,17 @@ template; the answer is then the generation's first paragraph, leading blank
 lines skipped (:func:`answer_text`, applied as lm-eval's filter, so the logged
 ``filtered_resps`` are exactly what is scored).
 
+Prompt format: the shipped files (and ``ecinstruct lm-eval-path`` by default)
+use the paper's Appendix E prompts.  ``ecinstruct lm-eval-path --prompt-format
+released [--prompt-style alpaca|mistral|flan-t5]`` (``render_configs(...,
+prompt_format="released", prompt_style=...)``) writes the same task names with
+the official release's template instead (what the published eCeLLM models were
+tuned on; mistral for eCeLLM-M, alpaca otherwise): the format and style go in
+the shared YAML's ``metadata``, which the task class reads to build prompts;
+generation stops at the style's response marker and the filter applies the
+release's answer cut (:func:`ecinstruct_eval.prompts.answer_from_released`).
+One folder holds one format, so write two folders to compare.
+
 Examples
 --------
 >>> files = render_configs("/data/ecinstruct_hub")
@@ -196,7 +207,15 @@ def _q(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _task_yaml(code: str, test_set: TestSet, data_files: Mapping[str, str] | None) -> str:
+def _released_stops(style: str) -> tuple[str, ...]:
+    from ecinstruct_eval.prompts import RELEASED_TEMPLATES
+
+    marker = RELEASED_TEMPLATES[style].marker
+    return (marker,) if marker else ()
+
+
+def _task_yaml(code: str, test_set: TestSet, data_files: Mapping[str, str] | None,
+               stops: tuple[str, ...] = STOP_SEQUENCES) -> str:
     spec = TASKS[code]
     lines = [
         HEADER.rstrip("\n"),
@@ -213,7 +232,7 @@ def _task_yaml(code: str, test_set: TestSet, data_files: Mapping[str, str] | Non
     lines += [
         f"test_split: {test_set.split}",
         "generation_kwargs:",
-        f"  until: [{', '.join(_q(s) for s in STOP_SEQUENCES)}]",
+        f"  until: [{', '.join(_q(s) for s in stops)}]",
         f"  max_gen_toks: {MAX_GEN_TOKS[spec.kind]}",
         "  do_sample: false",
         "  temperature: 0.0",
@@ -228,7 +247,7 @@ def _task_yaml(code: str, test_set: TestSet, data_files: Mapping[str, str] | Non
     return "\n".join(lines) + "\n"
 
 
-def _common_yaml(dataset_path: str) -> str:
+def _common_yaml(dataset_path: str, prompt_style: str | None = None) -> str:
     note = (
         "# A placeholder: load your data with a copy of this folder written by\n"
         "#   ecinstruct lm-eval-path --data DATA\n"
@@ -251,11 +270,16 @@ def _common_yaml(dataset_path: str) -> str:
         + f"  - name: {FILTER_NAME}\n"
         + "    filter:\n"
         + "      - function: custom\n"
-        + f"        filter_fn: !function {HOOKS}.answer_filter\n"
+        + f"        filter_fn: !function {HOOKS}.{_filter_hook(prompt_style)}\n"
         + "      - function: take_first\n"
         + "metadata:\n"
         + "  version: 1.0\n"
+        + (f"  prompt_format: released\n  prompt_style: {prompt_style}\n" if prompt_style else "")
     )
+
+
+def _filter_hook(prompt_style: str | None) -> str:
+    return "answer_filter" if prompt_style is None else f"released_answer_filter_{prompt_style.replace('-', '_')}"
 
 
 def _group_yaml(name: str, members: list[str]) -> str:
@@ -269,6 +293,8 @@ def render_configs(
     dataset_path: str = UNSET_DATASET,
     *,
     build_dir: str | os.PathLike | None = None,
+    prompt_format: str = "appendix-e",
+    prompt_style: str | None = None,
 ) -> dict[str, str]:
     """Return the include folder's YAML files as ``{file name: text}``.
 
@@ -281,13 +307,28 @@ def render_configs(
         A build folder (``BUILD/<TASK>/<split>.jsonl``, what ``ecinstruct
         build`` writes) to read with lm-eval's ``json`` loader instead;
         tasks whose test split file is missing there are left out.
+    prompt_format : {"appendix-e", "released"}
+        The prompts (see the module docstring).
+    prompt_style : {"alpaca", "mistral", "flan-t5"}, optional
+        Only for ``"released"``; default ``"alpaca"``.
 
     Returns
     -------
     dict
         File name -> YAML text, in a stable order.
     """
-    files: dict[str, str] = {COMMON_FILE: _common_yaml(dataset_path)}
+    if prompt_format not in ("appendix-e", "released"):
+        raise ValueError(f"prompt format must be 'appendix-e' or 'released', not {prompt_format!r}")
+    style = None
+    stops = STOP_SEQUENCES
+    if prompt_format == "released":
+        from ecinstruct_eval.prompts import released_style
+
+        style = released_style(prompt_style or "alpaca")
+        stops = _released_stops(style)
+    elif prompt_style:
+        raise ValueError("prompt_style is only for prompt_format='released'")
+    files: dict[str, str] = {COMMON_FILE: _common_yaml(dataset_path, style)}
     members: dict[str, list[str]] = {"ind": [], "ood": [], "unseen": []}
     for code in TASKS:
         for test_set in test_sets(code):
@@ -302,7 +343,7 @@ def render_configs(
                     if (folder / f"{split}.jsonl").is_file()
                 }
             name = task_name(code, test_set)
-            files[f"{name}.yaml"] = _task_yaml(code, test_set, data_files)
+            files[f"{name}.yaml"] = _task_yaml(code, test_set, data_files, stops)
             members[test_set.group].append(name)
     for group, parts in GROUPS.items():
         group_members: list[str] = []
@@ -341,7 +382,8 @@ def resolve_data(location: str | os.PathLike) -> tuple[str, Path | None]:
     return (str(location), None)
 
 
-def write_configs(location: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
+def write_configs(location: str | os.PathLike, out: str | os.PathLike | None = None, *,
+                  prompt_format: str = "appendix-e", prompt_style: str | None = None) -> Path:
     """Write task YAMLs that load ``location`` and return their folder (an include path).
 
     Parameters
@@ -352,7 +394,10 @@ def write_configs(location: str | os.PathLike, out: str | os.PathLike | None = N
     out : path, optional
         Folder to write (created; stale ``ecinstruct*.yaml`` files in it are
         removed).  Default: a folder under ``~/.cache/ecinstruct/lm_eval_tasks``
-        named after a hash of the resolved location, so reruns reuse it.
+        named after a hash of the resolved location (and the prompt format),
+        so reruns reuse it.
+    prompt_format, prompt_style : str
+        As for :func:`render_configs`.
 
     Examples
     --------
@@ -362,11 +407,13 @@ def write_configs(location: str | os.PathLike, out: str | os.PathLike | None = N
     dataset_path, build_dir = resolve_data(location)
     if out is None:
         cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        digest = hashlib.sha256(dataset_path.encode()).hexdigest()[:12]
+        key = dataset_path if prompt_format == "appendix-e" else f"{dataset_path}\0{prompt_format}\0{prompt_style}"
+        digest = hashlib.sha256(key.encode()).hexdigest()[:12]
         out = cache / "ecinstruct" / "lm_eval_tasks" / digest
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    files = render_configs(dataset_path, build_dir=build_dir)
+    files = render_configs(dataset_path, build_dir=build_dir, prompt_format=prompt_format,
+                           prompt_style=prompt_style)
     for stale in set(out.glob("*ecinstruct*.yaml")) - {out / name for name in files}:
         stale.unlink()
     for name, text in files.items():

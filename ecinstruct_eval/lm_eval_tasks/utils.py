@@ -15,6 +15,11 @@
   keyword options on to :func:`ecinstruct_eval.score` (``compat``, ``failed``,
   and for AG ``bleurt``, ``bertscore_model``, ``bleurt_checkpoint``...).
 
+* Folders written with ``ecinstruct lm-eval-path --prompt-format released``
+  carry ``prompt_format``/``prompt_style`` in their metadata: prompts are then
+  the release's template and the filter is ``released_answer_filter_<style>``
+  (the release's answer cut).
+
 This module imports lm-eval; only lm-eval imports it.
 """
 
@@ -37,16 +42,38 @@ from ecinstruct_eval.lm_eval_tasks import (
     answer_text,
     metric_names,
 )
-from ecinstruct_eval.prompts import build_prompt
+from ecinstruct_eval.prompts import RELEASED_TEMPLATES, answer_from_released, build_prompt
 
 #: Record fields the scorer reads besides ``id`` (gold output, lettered options,
 #: QPR relevance grades, AVE gold triples).
 REFERENCE_FIELDS = ("output", "options", "relevance", "attributes")
 
 
-def _build_prompt(record: Mapping[str, Any], shot: Mapping[str, Any] | None = None) -> str:
+def _build_prompt(record: Mapping[str, Any], shot: Mapping[str, Any] | None = None,
+                  metadata: Mapping[str, Any] | None = None) -> str:
+    metadata = metadata or {}
+    if metadata.get("prompt_format") == "released":
+        return build_prompt(record, shot=shot, style=metadata.get("prompt_style") or "alpaca",
+                            prompt_format="released")
     # "plain": lm-eval applies the model's chat template itself (--apply_chat_template).
     return build_prompt(record, shot=shot, style="plain")
+
+
+def _released_filter(style: str) -> Callable:
+    marker = RELEASED_TEMPLATES[style].marker
+
+    def released_filter(resps: Sequence[Sequence[str]], docs: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+        # Generations lack the prompt, whose last marker starts the answer: cut at the next one.
+        return [[answer_from_released((marker or "") + r, marker) for r in doc_resps] for doc_resps in resps]
+
+    released_filter.__name__ = f"released_answer_filter_{style.replace('-', '_')}"
+    return released_filter
+
+
+#: lm-eval filters of the released format: the release's answer cut per style.
+released_answer_filter_alpaca = _released_filter("alpaca")
+released_answer_filter_mistral = _released_filter("mistral")
+released_answer_filter_flan_t5 = _released_filter("flan-t5")
 
 
 def doc_to_text(doc: Mapping[str, Any]) -> str:
@@ -126,7 +153,7 @@ class ECInstructTask(ConfigurableTask):
                 f"{self.config.task}: ECInstruct prompts are zero-shot or one-shot "
                 f"(the record's own example); got num_fewshot={num_fewshot}"
             )
-        prompt = _build_prompt(doc, self._shot(doc) if num_fewshot == 1 else None)
+        prompt = _build_prompt(doc, self._shot(doc) if num_fewshot == 1 else None, self.config.metadata)
         if apply_chat_template and chat_template is not None:
             messages = [{"role": "system", "content": system_instruction}] if system_instruction else []
             messages.append({"role": "user", "content": prompt})

@@ -38,6 +38,8 @@ def test_every_split_reaches_its_target_when_the_data_allows(task, tmp_path):
     available = built("all")[task]["splits"]
     # the largest size every split of the task can fill: train needs 10x
     n = min(available[s] // (10 if s == "train" else 1) for s in available if s in BASE_SPLITS)
+    if task == "SR":  # the release gives each IND category a fixed share, so the smallest category limits it
+        n //= 2
     assert n >= 1
     cfg = sample_config(tmp_path, sizes=n)
     build(cfg, [task], **QUIET)
@@ -100,7 +102,8 @@ def test_skipped_rows_name_their_reason():
     assert paper["MPC"]["skipped"]["other locale"] == paper["PSI"]["skipped"]["other locale"] > 0
     assert paper["QPR"]["skipped"]["not in small_version"] > 0
     for task in SIZED:
-        assert small[task]["skipped"][NOT_SAMPLED] > 0, task
+        if task != "SR":  # SR's rows are interactions, accounted for in extra["interactions"]
+            assert small[task]["skipped"][NOT_SAMPLED] > 0, task
 
 
 @pytest.mark.parametrize("task", ALL_TASKS)

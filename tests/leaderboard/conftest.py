@@ -110,9 +110,44 @@ def write_gold_submission(root: Path, path: Path, *, corrupt: float = 0.0, seed:
     return path
 
 
+RELEASE_ORIGIN = {"kind": "release", "source": "NingLab/ECInstruct", "revision": "main"}
+
+
+def write_build_report(root: Path, origin: dict) -> Path:
+    """A ``build_report.json`` as ``ecinstruct build``/``import`` write it: ``origin`` and,
+    per task, the fingerprints of its test splits."""
+    from ecinstruct_eval.tasks import TEST_SPLITS
+    from ecinstruct_eval.testsets import split_fingerprint
+
+    tasks = {}
+    for task, spec in TASKS.items():
+        tasks[task] = {"test_sets": {s: split_fingerprint(load(root, task, s))
+                                     for s in spec.splits if s in TEST_SPLITS}}
+    (root / "build_report.json").write_text(json.dumps({"tasks": tasks, "origin": origin}, indent=1))
+    return root
+
+
 @pytest.fixture(scope="session")
 def build_dir(tmp_path_factory) -> Path:
     return make_build(tmp_path_factory.mktemp("lb_build"))
+
+
+@pytest.fixture(scope="session")
+def official_dir(build_dir, tmp_path_factory) -> Path:
+    """The records of ``build_dir`` as an import of the official release (its report says so)."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("lb_official") / "build"
+    shutil.copytree(build_dir, root)
+    return write_build_report(root, RELEASE_ORIGIN)
+
+
+@pytest.fixture(scope="session")
+def rebuild_dir(tmp_path_factory) -> Path:
+    """Other records (another seed), rebuilt from sources: another test set."""
+    root = make_build(tmp_path_factory.mktemp("lb_rebuild"), seed=7)
+    return write_build_report(root, {"kind": "rebuild", "sources": "samples/sources", "seed": 7,
+                                     "sizes": {}, "fix_defects": True})
 
 
 class FakeResult(dict):

@@ -30,7 +30,10 @@ def test_notebook_scores_a_submission_and_shows_table_and_plot(build_dir, tmp_pa
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
     markdown = [o["data"]["text/markdown"] for o in outputs if "text/markdown" in o.get("data", {})]
-    assert any("| baseline:lexical |" in m and "improvement (%, avg: 10.7)" in m for m in markdown)
+    # the synthetic build has no build_report.json: its test sets are not the official ones,
+    # so the paper's rows are not beside the baselines
+    board = next(m for m in markdown if "| baseline:lexical |" in m)
+    assert "not comparable with the paper's rows" in board and "improvement (%" not in board
     assert any("image/png" in o.get("data", {}) for o in outputs)
     doc = json.loads((tmp_path / "lexical.json").read_text())
     assert doc["results"]["AG"]["test"]["settings"]["bertscore"]

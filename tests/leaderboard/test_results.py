@@ -24,14 +24,14 @@ from leaderboard.table import build_board, render
 
 
 @pytest.fixture(scope="module")
-def scored(build_dir, tmp_path_factory):
-    """Results of a perfect model and of one that gets ~45% of items wrong."""
+def scored(official_dir, tmp_path_factory):
+    """Results of a perfect model and of one that gets ~45% of items wrong, on the official test sets."""
     tmp = tmp_path_factory.mktemp("scored")
     out = {}
     for name, corrupt in (("gold", 0.0), ("noisy", 0.45)):
-        sub = write_gold_submission(build_dir, tmp / f"{name}.jsonl", corrupt=corrupt, seed=1,
+        sub = write_gold_submission(official_dir, tmp / f"{name}.jsonl", corrupt=corrupt, seed=1,
                                     meta={**META, "model": f"model-{name}"})
-        doc = score_submission(sub, location=build_dir, scorer=fake_score, n_resamples=200, seed=0)
+        doc = score_submission(sub, location=official_dir, scorer=fake_score, n_resamples=200, seed=0)
         path = tmp / f"{name}.json"
         write_results(doc, path)
         out[name] = (sub, path, doc)
@@ -55,6 +55,8 @@ def test_results_schema(scored):
     assert m["ci_low"] <= m["value"] <= m["ci_high"] and m["ci_low"] < m["ci_high"]
     assert len(e["bootstrap_primary"]) == 200
     assert e["settings"] == {"scorer": "fake"}
+    assert loaded["test_origin"] == {"kind": "release", "source": "NingLab/ECInstruct", "revision": "main"}
+    assert e["test_set"]["n"] == 24 and len(e["test_set"]["sha256"]) == 64
 
 
 def test_results_file_matches_the_published_json_schema(scored):
@@ -69,9 +71,9 @@ def test_results_file_matches_the_published_json_schema(scored):
         jsonschema.validate(doc, schema)
 
 
-def test_scoring_is_deterministic(scored, build_dir, tmp_path):
+def test_scoring_is_deterministic(scored, official_dir, tmp_path):
     sub, path, _ = scored["noisy"]
-    again = score_submission(sub, location=build_dir, scorer=fake_score, n_resamples=200, seed=0)
+    again = score_submission(sub, location=official_dir, scorer=fake_score, n_resamples=200, seed=0)
     write_results(again, tmp_path / "again.json")
     assert (tmp_path / "again.json").read_bytes() == path.read_bytes()
 

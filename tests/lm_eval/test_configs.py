@@ -223,3 +223,44 @@ def test_task_metrics_are_names_ecinstruct_score_reports(code, prediction, refer
 
     result = score([prediction], code, [reference])
     assert set(metric_names(code)) - {"n_failed"} <= set(result)
+
+
+@pytest.mark.parametrize("style, stop", [("alpaca", "### Response:"), ("mistral", "[/INST] ### Response:"),
+                                         ("flan-t5", None)])
+def test_released_prompt_format_configs(style, stop):
+    files = render_configs("/data/hub", prompt_format="released", prompt_style=style)
+    common = _load(files[COMMON_FILE])
+    assert common["metadata"]["prompt_format"] == "released" and common["metadata"]["prompt_style"] == style
+    hook = common["filter_list"][0]["filter"][0]["filter_fn"]
+    assert hook.endswith("released_answer_filter_" + style.replace("-", "_"))
+    sa = _load(files["ecinstruct_sa.yaml"])
+    assert sa["generation_kwargs"]["until"] == ([stop] if stop else [])
+    # Default and the shipped files: Appendix E, no prompt metadata.
+    assert "prompt_format" not in _load(render_configs("/data/hub")[COMMON_FILE])["metadata"]
+    with pytest.raises(ValueError):
+        render_configs("/data/hub", prompt_format="alpaca")
+
+
+def test_released_prompt_renders_through_the_task_hooks():
+    pytest.importorskip("lm_eval")
+    from ecinstruct_eval.lm_eval_tasks import utils
+    from ecinstruct_eval.prompts import build_released_prompt
+
+    doc = {"id": "SA-test-00000", "task": "SA", "instruction": "Pick.", "input": "good",
+           "options": ["A: good", "B: bad"], "output": "A: good"}
+    for style in ("alpaca", "mistral", "flan-t5"):
+        meta = {"prompt_format": "released", "prompt_style": style}
+        assert utils._build_prompt(doc, None, meta) == build_released_prompt(doc, style=style)
+    assert '### Options:\n["A: good", "B: bad"]\n\n [/INST] ### Response:\n' in utils._build_prompt(
+        doc, None, {"prompt_format": "released", "prompt_style": "mistral"})
+    assert utils._build_prompt(doc) == utils.doc_to_text(doc)  # Appendix E without metadata
+    assert utils.released_answer_filter_alpaca([["A: good\n\n### Response:\nB"]], [doc]) == [["A: good"]]
+    assert utils.released_answer_filter_mistral([[" B \n[/INST] ### Response: A"]], [doc]) == [["B"]]
+    assert utils.released_answer_filter_flan_t5([[" B ### Response: A "]], [doc]) == [["B ### Response: A"]]
+
+
+def test_cli_writes_released_format(capsys, tmp_path, hub_dir):
+    assert _cli("--data", str(hub_dir), "--out", str(tmp_path / "rel"), "--prompt-format", "released",
+                "--prompt-style", "mistral") == 0
+    common = _load((tmp_path / "rel" / COMMON_FILE).read_text())
+    assert common["metadata"]["prompt_style"] == "mistral"

@@ -168,3 +168,119 @@ def test_find_shot_follows_few_shot_id():
         find_shot(SA, {})
     with pytest.raises(KeyError, match="no few_shot_id"):
         find_shot({**SA, "few_shot_id": ""}, {})
+
+
+# --- The official release's templates (RELEASED_FORMAT.md §12), pinned byte for byte -------------
+
+from ecinstruct_eval.prompts import (  # noqa: E402
+    RELEASED_TEMPLATES,
+    answer_from_released,
+    build_released_prompt,
+    released_options_text,
+    released_style,
+)
+
+P = ("Below is an instruction that describes a task, paired with an input that provides further context. "
+     "Write a response that appropriately completes the request.")
+SR_REL = {
+    "id": "SR-test-00000", "task": "SR",
+    "instruction": "Predict the next item.",
+    "input": "['1st: usb cable', \"2nd: kid's lamp\"]",
+    "options": ["A: usb charger", "B: kid's tent"],
+    "output": "B",
+}
+# PM: the input holds the release's bare NaN and \uXXXX escapes (backslash-u, verbatim); no options.
+PM_INPUT = '{"product 1": {"title": "Caf\\u00e9 mug", "description": NaN}, "product 2": {"title": "mug"}}'
+PM_REL = {"id": "PM-test-00000", "task": "PM", "instruction": "Do they match?", "input": PM_INPUT,
+          "options": [], "output": "yes"}
+SA_OPTS_TEXT = '["A: very positive", "B: positive", "C: neutral", "D: negative", "E: very negative"]'
+SR_OPTS_TEXT = "['A: usb charger', \"B: kid's tent\"]"
+
+SA_BLOCKS = ("### Instruction:\nGiven the user's review, identify the user's sentiment from the listed options.\n\n"
+             "### Input:\nWorks great, love it.\n\n"
+             f"### Options:\n{SA_OPTS_TEXT}\n\n")
+SR_BLOCKS = ("### Instruction:\nPredict the next item.\n\n"
+             "### Input:\n['1st: usb cable', \"2nd: kid's lamp\"]\n\n"
+             f"### Options:\n{SR_OPTS_TEXT}\n\n")
+PM_BLOCKS = f"### Instruction:\nDo they match?\n\n### Input:\n{PM_INPUT}\n\n"
+
+
+@pytest.mark.parametrize("style", ["alpaca", "flan-t5"])
+@pytest.mark.parametrize("record, blocks", [(SA, SA_BLOCKS), (SR_REL, SR_BLOCKS), (PM_REL, PM_BLOCKS)],
+                         ids=["SA", "SR", "PM"])
+def test_released_alpaca_and_flan_t5(record, blocks, style):
+    assert build_released_prompt(record, style=style) == f"{P}\n\n{blocks}### Response:\n"
+
+
+@pytest.mark.parametrize("record, blocks", [(SA, SA_BLOCKS), (SR_REL, SR_BLOCKS), (PM_REL, PM_BLOCKS)],
+                         ids=["SA", "SR", "PM"])
+def test_released_mistral(record, blocks):
+    # One space before [/INST], after the two newlines.
+    assert build_released_prompt(record, style="mistral") == f"[INST] {P}\n\n{blocks} [/INST] ### Response:\n"
+
+
+def test_released_literal_texts():
+    """The whole SR and PM mistral prompts written out, no shared pieces."""
+    assert build_released_prompt(SR_REL, style="mistral") == (
+        "[INST] Below is an instruction that describes a task, paired with an input that provides further "
+        "context. Write a response that appropriately completes the request.\n\n### Instruction:\n"
+        "Predict the next item.\n\n### Input:\n['1st: usb cable', \"2nd: kid's lamp\"]\n\n"
+        "### Options:\n['A: usb charger', \"B: kid's tent\"]\n\n [/INST] ### Response:\n"
+    )
+    text = build_released_prompt(PM_REL)
+    assert "NaN" in text and "Caf\\u00e9" in text and "é" not in text
+    assert "### Options" not in text
+
+
+def test_released_options_text_rules():
+    assert released_options_text(SA) == SA_OPTS_TEXT  # json.dumps
+    assert released_options_text({**SA, "options": ["A: caf\u00e9"]}) == '["A: caf\\u00e9"]'  # ensure_ascii
+    assert released_options_text(SR_REL) == SR_OPTS_TEXT  # str(list)
+    assert released_options_text(PM_REL) is None
+    # A stored string (the release's table) is kept verbatim; the release's task names work too.
+    assert released_options_text({"task": "Sentiment_Analysis", "options": SA_OPTS_TEXT}) == SA_OPTS_TEXT
+    # Tasks the release stores null for get no options block even if a record has a list.
+    assert released_options_text({"task": "QPR", "options": ["A: x"]}) is None
+    # The id prefix names the task when "task" is absent.
+    assert released_options_text({"id": "SR-test-00001", "options": ["A: x"]}) == "['A: x']"
+
+
+def test_released_via_build_prompt():
+    assert build_prompt(SA, prompt_format="released") == build_released_prompt(SA, style="alpaca")
+    assert build_prompt(SA, style="mistral", prompt_format="released") == build_released_prompt(SA, style="mistral")
+    assert build_prompt(SA, style="llama2", prompt_format="released") == build_released_prompt(SA)
+    assert build_prompt(SA, style="plain", arch="seq2seq", prompt_format="released") == \
+        build_released_prompt(SA, style="flan-t5")
+    assert released_style("mistral") == "mistral" and released_style("plain", "seq2seq") == "flan-t5"
+    with pytest.raises(ValueError, match="prompt format"):
+        build_prompt(SA, prompt_format="alpaca")
+
+
+def test_released_one_shot_composition():
+    shot = {**SA_SHOT, "task": "SA"}
+    text = build_released_prompt(SA, shot=shot, style="alpaca")
+    assert text == (
+        f"{P}\n\n### Instruction:\nGiven the user's review, identify the user's sentiment from the listed options.\n\n"
+        f"### Input:\nIt broke after a day.\n\n### Options:\n{SA_OPTS_TEXT}\n\n### Response:\nE: very negative\n\n"
+        f"### Input:\nWorks great, love it.\n\n### Options:\n{SA_OPTS_TEXT}\n\n### Response:\n"
+    )
+
+
+def test_released_markers():
+    assert RELEASED_TEMPLATES["alpaca"].marker == "### Response:"
+    assert RELEASED_TEMPLATES["mistral"].marker == "[/INST] ### Response:"
+    assert RELEASED_TEMPLATES["flan-t5"].marker is None
+
+
+@pytest.mark.parametrize("style", ["alpaca", "mistral"])
+def test_answer_cut_on_raw_generations(style):
+    marker = RELEASED_TEMPLATES[style].marker
+    prompt = build_released_prompt(SA, style=style)
+    # Prompt echoed, the model stops: the text after the marker.
+    assert answer_from_released(prompt + " A: very positive \n", marker) == "A: very positive"
+    # Prompt echoed, the model runs on into another turn: cut at the next marker.
+    assert answer_from_released(prompt + "B: positive\n\n" + marker + "\nC", marker) == "B: positive"
+    # No marker at all (generation without the echo): the whole text, stripped.
+    assert answer_from_released("\n D: negative  ", marker) == "D: negative"
+    # Flan-T5: the generated text whole, even if it contains the alpaca marker.
+    assert answer_from_released(" x ### Response: y ", None) == "x ### Response: y"

@@ -17,12 +17,42 @@ def test_the_six_presets_of_the_paper():
         "llama-2-13b-chat": ("meta-llama/Llama-2-13b-chat-hf", "causal"),
         "mistral-7b-instruct-v0.2": ("mistralai/Mistral-7B-Instruct-v0.2", "causal"),
         "phi-2": ("microsoft/phi-2", "causal"),
+        "ecellm-s": ("NingLab/eCeLLM-S", "causal"),
+        "ecellm-m": ("NingLab/eCeLLM-M", "causal"),
+        "ecellm-l": ("NingLab/eCeLLM-L", "causal"),
     }
     for preset in PRESETS.values():
         assert "lm_head" in preset.target_modules
     assert resolve_base("mistral-7b").style == "mistral"
     assert resolve_base("meta-llama/Llama-2-13b-chat-hf").name == "llama-2-13b-chat"
     assert resolve_base("/x/my-model", arch="seq2seq").arch == "seq2seq"
+
+
+def test_ecellm_presets_default_to_the_released_format():
+    # The published models were tuned on the release's template: alpaca, Mistral's for eCeLLM-M.
+    for name, model_id, style in [("ecellm-s", "NingLab/eCeLLM-S", "alpaca"),
+                                  ("ecellm-m", "NingLab/eCeLLM-M", "mistral"),
+                                  ("ecellm-l", "NingLab/eCeLLM-L", "alpaca")]:
+        for key in (name, name.upper(), model_id, model_id.lower()):
+            preset = resolve_base(key)
+            assert (preset.name, preset.model_id, preset.arch, preset.style, preset.prompt_format) == \
+                (name, model_id, "causal", style, "released")
+    assert resolve_base("ecellm-m", prompt_format="appendix-e").prompt_format == "appendix-e"
+    # Base models keep Appendix E unless asked.
+    assert {p.prompt_format for k, p in PRESETS.items() if not k.startswith("ecellm")} == {"appendix-e"}
+    assert resolve_base("phi-2", prompt_format="released").prompt_format == "released"
+    with pytest.raises(ValueError, match="prompt format"):
+        resolve_base("phi-2", prompt_format="alpaca")
+
+
+def test_ecellm_presets_download_nothing_without_permission(monkeypatch, tmp_path):
+    from ecellm.modeling import ModelNotAvailableError, check_available
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(ModelNotAvailableError):
+        check_available(resolve_base("ecellm-m").model_id, allow_download=False)
 
 
 def test_effective_batch_is_128_whatever_the_gpu_count():

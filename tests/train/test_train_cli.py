@@ -234,3 +234,35 @@ def test_checkpoints_do_not_hold_the_lm_head_base_weight(tmp_path, build_dir, ti
         keys = load_file(str(folder / "adapter_model.safetensors")).keys()
         assert any("lm_head.lora_A" in k for k in keys)
         assert not [k for k in keys if "base_layer" in k or k.endswith("lm_head.weight")], folder
+
+
+def test_released_prompt_format_train_and_predict(tmp_path, build_dir, tiny_llama, capsys):
+    out = tmp_path / "released"
+    assert _train(tiny_llama, build_dir, out, "--tasks", "SA", "--max-steps", "1", "--arch", "causal",
+                  "--prompt-format", "released") == 0
+    meta = json.loads((out / "ecellm.json").read_text())
+    assert meta["prompt_format"] == "released" and meta["style"] == "plain"
+    capsys.readouterr()
+    preds_path = tmp_path / "preds.jsonl"
+    # The adapter's format is the default; the flag overrides it.
+    for flag, expected in [((), "released"), (("--prompt-format", "appendix-e"), "appendix-e")]:
+        assert main(["predict", "--adapter", str(out), "--data", str(build_dir), "--config", "SA", "--split",
+                     "test", "--out", str(preds_path), "--max-new-tokens", "3", "--no-progress", *flag]) == 0
+        assert f"prompt format: {expected}" in capsys.readouterr().err
+        assert len(_read_jsonl(preds_path)) == 4
+
+
+def test_released_training_text_is_prompt_then_output(build_dir, tiny_llama):
+    from ecellm.data import encode_example
+    from ecellm.modeling import load_tokenizer, prompt_token_ids
+    from ecinstruct_eval.data import load_split
+    from ecinstruct_eval.prompts import build_released_prompt
+
+    tok = load_tokenizer(str(tiny_llama), arch="causal")
+    rec = load_split("SR", "train", build_dir)[0]
+    enc = encode_example(rec, tok, arch="causal", prompt_format="released")
+    prompt = prompt_token_ids(tok, build_released_prompt(rec), arch="causal")
+    assert enc["input_ids"][: len(prompt)] == prompt
+    n_prompt = sum(1 for x in enc["labels"] if x == -100)
+    assert n_prompt == len(prompt) and enc["labels"][-1] == tok.eos_token_id
+    assert "### Options:\n['A: item 0" in build_released_prompt(rec)  # SR: str(list)
