@@ -1,27 +1,28 @@
 """What every task module shares: the canonical record, instruction and
 one-shot assignment, ids, and atomic, deterministic writing.
 
-A task module produces :class:`Example` objects per split (``train``,
-``validation``, ``test`` and, where the task has one, ``test_ood``), already
-sampled to size.  :func:`finalize` turns them into canonical records:
-it gives each record an id and a seen instruction drawn uniformly at random
-(seeded), points its ``few_shot_id`` at a training record (test item *i* uses
-training item *i*, as the released data does), and adds the unseen-instruction
-copies of the test sets (``test_unseen``, ``test_ood_unseen``).
+A task module follows the official release's processing (its random draws and
+text forms are in :mod:`builders.release`) and returns :class:`Example`
+objects per split (``train``, ``validation``, ``test`` and, where the task has
+one, ``test_ood``) in the release's order and size.  :func:`finalize` turns
+them into canonical records: it gives each record an id and an instruction
+drawn as the release drew them (its seed-1 stream over the diverse pool),
+points its ``few_shot_id`` at a training record (test item *i* uses training
+item *i*, as the release pairs them), and adds the unseen-instruction copies of
+the test sets (``test_unseen``, ``test_ood_unseen``).
 
 The rest is what task modules build on:
 
-- :class:`BuildConfig` (seed, sizes, categories and options per task, JSON
-  config files) and :class:`TaskReport` (rows read, rows dropped and why);
+- :class:`BuildConfig` (seed, sizes, categories and options per task,
+  ``fix_defects``, JSON config files) and :class:`TaskReport` (rows read,
+  rows dropped and why, steps that differ from the release, its defects);
 - :func:`find_source` / :func:`open_text` / :func:`iter_json_lines`: locate a
   raw file (compressed or not, any depth) with one clear error naming the
   expected path, and stream it, counting malformed lines instead of failing;
-- seeded, order-independent sampling: :func:`stable_hash`,
-  :func:`assign_split` (8:1:1 by content, so duplicates never straddle
-  splits), :class:`BottomK` (a bounded uniform sample of a stream, the reason
-  memory stays flat), :func:`interleave` (IND categories combined 1:1:1);
-- quality control of Section 3.3: :func:`remove_overlap` (evaluation samples
-  seen in training), :func:`clean_text`, :func:`clean_title`.
+- seeded, order-independent helpers for sources laid out unlike the release's
+  (no split files): :func:`stable_hash`, :func:`assign_split`, :class:`BottomK`;
+- :func:`remove_overlap` (``fix_defects``: evaluation samples seen in
+  training), :func:`clean_text`, :func:`clean_title`.
 """
 
 from __future__ import annotations

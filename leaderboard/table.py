@@ -20,7 +20,10 @@ Examples
 >>> board = build_board([], setting="IND", order="paper")
 >>> board.columns[:3], board.rows[0].model
 (('AVE', 'PRP', 'PM'), 'GPT-4 Turbo')
->>> print(render_markdown([board]).splitlines()[2][:40])
+>>> lines = render_markdown([board]).splitlines()
+>>> lines[2]
+'Test set: reported by the paper, on the official test sets.'
+>>> print(lines[4][:40])
 | Model | Source | AVE<br>F1* | PRP<br>m
 """
 

