@@ -41,6 +41,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="remove the release's known defects (evaluation records that repeat a training "
                              "record, duplicates inside a split); default: reproduce the release as it is")
     parser.add_argument("--force", action="store_true", help="rebuild tasks even if up to date")
+    parser.add_argument("--verify-sources", action="store_true",
+                        help="read every compressed source to its end before building, so that a truncated "
+                             "or corrupt file stops the build before any task is written (one more pass)")
+    parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                        help="if another build is writing --out, wait up to SECONDS for it (default: stop at "
+                             "once with one line)")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="print only errors (no per-task lines, no progress bars; bars show only on a terminal)")
 
@@ -79,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"ecinstruct build: {e}", file=sys.stderr)
         return 2
     from builders.core import SourcesFolderError
+    from builders.locking import OutputLocked
     from builders.pipeline import check_sources_folder
     from builders.progress import wanted
 
@@ -96,12 +103,19 @@ def run(args: argparse.Namespace) -> int:
         if still:
             print(f"{still} source file(s) still missing; place them as listed above and rerun.", file=sys.stderr)
     try:
-        report = build(cfg, tasks, force=args.force, log=log, show_progress=wanted(args.quiet))
+        report = build(cfg, tasks, force=args.force, log=log, show_progress=wanted(args.quiet),
+                       verify_sources=args.verify_sources, wait=args.wait)
+    except OutputLocked as e:  # another build writes --out: one line, exit 2
+        print(f"ecinstruct build: {e}", file=sys.stderr)
+        return 2
     except SourcesFolderError as e:  # still no folder after --download
         print(f"ecinstruct build: {e}", file=sys.stderr)
         return 2
     except (FileNotFoundError, NotImplementedError) as e:  # MissingSourceError included
         print(f"ecinstruct build: {e}", file=sys.stderr)
         return 1
+    except ValueError as e:  # SourceError (a damaged or empty source) and unreadable file headers
+        print(f"ecinstruct build: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
     log(f"wrote {len(report['tasks'])} task(s) to {cfg.out} (report: {Path(cfg.out) / 'build_report.json'})")
     return 0

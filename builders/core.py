@@ -32,6 +32,7 @@ import gzip
 import hashlib
 import heapq
 import io
+import itertools
 import json
 import lzma
 import math
@@ -39,6 +40,7 @@ import os
 import random
 import resource
 import tempfile
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -497,6 +499,100 @@ class SourcesFolderError(MissingSourceError):
     """The sources folder itself does not exist or is not a folder."""
 
 
+class SourceError(ValueError):
+    """A raw source file that is empty, truncated, corrupt or not in its format; the message is one
+    line naming the file and the problem."""
+
+
+#: What a damaged compressed stream raises while it is read (bz2 and gzip's CRC check raise OSError).
+_DAMAGED = (EOFError, OSError, zlib.error, lzma.LZMAError)
+#: The first bytes of each compressed format, by suffix.
+_MAGIC = {".gz": (b"\x1f\x8b", "gzip"), ".bz2": (b"BZh", "bzip2"), ".xz": (b"\xfd7zXZ\x00", "xz")}
+
+
+def check_source_file(path: Path, *, full: bool = False) -> None:
+    """Raise :class:`SourceError` when ``path`` is empty, not in the compression its suffix names,
+    or (Parquet) has no readable footer.  Cheap: the header, and a Parquet file's footer.
+
+    A truncation inside a compressed stream shows only when it is read; :func:`open_binary`
+    reports it then, naming the file, before the task writes anything.  ``full`` reads a
+    compressed file to its end now (its CRC checked), at the cost of one more pass.
+
+    >>> import tempfile, pathlib
+    >>> bad = pathlib.Path(tempfile.mkdtemp()) / "meta_X.json.gz"
+    >>> _ = bad.write_bytes(b"not gzip")
+    >>> check_source_file(bad)
+    Traceback (most recent call last):
+    ...
+    builders.core.SourceError: ...meta_X.json.gz: not a gzip file (it starts with b'not gzip')
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise SourceError(f"{path}: the file is empty")
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as e:
+        raise SourceError(f"{path}: cannot be read ({e.strerror or e})") from None
+    magic = _MAGIC.get(path.suffix)
+    if magic is not None and not head.startswith(magic[0]):
+        raise SourceError(f"{path}: not a {magic[1]} file (it starts with {head!r})")
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            pq.read_metadata(path)
+        except Exception as e:  # pyarrow raises ArrowInvalid/OSError for a bad footer
+            raise SourceError(f"{path}: not a readable Parquet file ({' '.join(str(e).split())[:160]})") from None
+    if magic is not None:
+        with open_binary(path) as f:
+            if full:
+                while f.read(1 << 20):
+                    pass
+            for _ in f:  # the first line decompresses: a bad header or first block shows here
+                break
+
+
+class _CheckedStream:
+    """A binary line stream whose decompression errors become one-line :class:`SourceError` naming the file."""
+
+    def __init__(self, f, path: Path):
+        self._f, self.path = f, path
+        # builders.progress.raw_position reads the compressed position from here
+        self.fileobj = getattr(f, "fileobj", None) or getattr(f, "_fp", None) or f
+
+    def _damaged(self, e: BaseException) -> SourceError:
+        what = "truncated" if isinstance(e, EOFError) else "corrupt"
+        return SourceError(f"{self.path}: {what} compressed data ({' '.join(str(e).split()) or type(e).__name__})")
+
+    def __iter__(self):
+        it = iter(self._f)
+        while True:
+            try:
+                line = next(it)
+            except StopIteration:
+                return
+            except _DAMAGED as e:
+                raise self._damaged(e) from None
+            yield line
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self._f.read(n)
+        except _DAMAGED as e:
+            raise self._damaged(e) from None
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def _name_variants(name: str) -> list[str]:
     base = name
     for suffix in (".gz", ".bz2", ".xz"):
@@ -551,22 +647,29 @@ def open_text(path: Path, *, encoding: str = "utf-8", errors: str = "replace", n
 
 
 def open_binary(path: Path):
-    """Open a file that may be gzip/bz2/xz compressed (chosen by suffix) for binary streaming."""
+    """Open a file that may be gzip/bz2/xz compressed (chosen by suffix) for binary streaming.
+
+    A truncated or corrupt compressed stream raises :class:`SourceError` naming the file.
+    """
     path = Path(path)
-    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix, open)
-    return opener(path, "rb")
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix)
+    if opener is None:
+        return open(path, "rb")
+    return _CheckedStream(opener(path, "rb"), path)
 
 
 def iter_json_lines(
     path: Path, report: TaskReport | None = None, *, label: str | None = None, limit: int | None = None,
-    parse: Callable[[str], Any] = json.loads,
+    parse: Callable[[str], Any] = json.loads, max_lines: int | None = None,
 ) -> Iterator[tuple[int, Any]]:
     """Stream ``(line_number, parsed)`` from a JSON-lines file, skipping and counting bad lines.
 
     Blank lines are ignored; lines that are not valid UTF-8 are counted in
     ``report.dropped["<label>: bad encoding"]`` and lines that fail ``parse``
     in ``report.dropped["<label>: malformed line"]``.  ``limit`` stops after
-    that many parsed rows.  ``parse`` may read any one-record-per-line format
+    that many parsed rows, ``max_lines`` after that many lines of the file
+    (blank and bad ones included: the release's SA reads a file's first
+    200,000 lines).  ``parse`` may read any one-record-per-line format
     (the 2014 metadata's Python literals, the 2018 ratings CSV).
     """
     from builders import progress
@@ -577,7 +680,7 @@ def iter_json_lines(
     every = progress.EVERY  # local: this loop runs once per line of multi-GB files
     try:
         with open_binary(path) as f:
-            for lineno, raw in enumerate(f, 1):
+            for lineno, raw in enumerate(f if max_lines is None else itertools.islice(f, max_lines), 1):
                 if not lineno & every:
                     tracker.update(n, progress.raw_position(f))
                 if raw.isspace() or not raw:

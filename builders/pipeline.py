@@ -44,8 +44,10 @@ from builders.core import (
     BuildConfig,
     Example,
     MissingSourceError,
+    SourceError,
     SourcesFolderError,
     TaskReport,
+    check_source_file,
     finalize,
     find_source,
     label_counts,
@@ -58,6 +60,13 @@ from builders.core import (
     write_json_atomic,
     write_jsonl_atomic,
 )
+from builders.locking import LOCK_NAME, lock_output, remove_build_leftovers
+from builders.readers import leipzig
+from builders.release import DIVERSE_FILE_ORDER
+
+#: Source files whose header is checked before any task is built, by file name.
+HEADER_CHECKS = {name: leipzig.check_header
+                 for name in (leipzig.AMAZON_FILE, leipzig.GOOGLE_FILE, *leipzig.MAPPING_FILES)}
 
 #: Build order: the paper's task order.
 ALL_TASKS = ("AVE", "PRP", "PM", "SA", "SR", "MPC", "PSI", "QPR", "AP", "AG")
@@ -116,16 +125,26 @@ def check_sources_folder(sources: Path) -> None:
     )
 
 
-def check_sources(tasks: Sequence[str], cfg: BuildConfig) -> None:
+def check_sources(tasks: Sequence[str], cfg: BuildConfig, *, verify: bool = False) -> None:
     """Raise one :class:`MissingSourceError` naming every required file that is missing.
 
-    A missing sources folder raises a one-line :class:`SourcesFolderError` instead.
+    A missing sources folder raises a one-line :class:`SourcesFolderError` instead;
+    an empty file, one not in its format or with a wrong header a one-line
+    :class:`SourceError`.  With ``verify``, every compressed file is also read
+    to its end, so that a truncated or corrupt stream stops the build before
+    any task is built (without it, the task that reads the damage stops before
+    it writes anything).
     """
     from builders.sources import describe, download_hint, missing_files
 
     check_sources_folder(cfg.sources)
     missing = [m for m in missing_files(tasks, cfg) if m[3]]
     if not missing:
+        # every file present is checked before any task is built: empty, wrong format, bad footer
+        for path in sorted({p for task in tasks for p in input_files(task, cfg)}):
+            check_source_file(path, full=verify)
+            if path.name in HEADER_CHECKS:
+                HEADER_CHECKS[path.name](path)
         return
     lines = [f"missing source files under {cfg.sources}:"]
     for task, source, alts, _ in missing:
@@ -142,8 +161,8 @@ def input_files(task: str, cfg: BuildConfig) -> list[Path]:
     for source, alts, _ in required_files(task, cfg):
         if not any(is_glob(a) for a in alts):
             p = find_source(cfg.sources, source, alts, required=False)
-            if p is not None:
-                paths.add(p)
+            if p is not None:  # every copy under the source counts (MAVE has one per split folder)
+                paths.update(q for q in (Path(cfg.sources) / source).rglob(p.name) if q.is_file())
         else:  # the reader takes every matching file: every file of the source counts
             paths.update(p for p in (Path(cfg.sources) / source).rglob("*") if p.is_file() and p.suffix != ".md")
     return sorted(paths)
@@ -226,6 +245,26 @@ def sample_to_targets(module, task: str, cfg: BuildConfig, *, show_progress: boo
     return examples, report
 
 
+def check_usable(task: str, examples: Mapping[str, Sequence[Example]], report: TaskReport) -> None:
+    """Raise :class:`SourceError` when the sources gave ``task`` no training or no test example.
+
+    An empty or unusable source must not pass as an empty task.
+
+    >>> check_usable("PM", {"train": [], "test": []}, TaskReport("PM", rows_read={"Amazon.csv": 0}))
+    Traceback (most recent call last):
+    ...
+    builders.core.SourceError: PM: the sources gave no usable train, test examples (rows read: Amazon.csv 0); check that its source files are complete
+    """
+    empty = [s for s in ("train", "test") if not examples.get(s)]
+    if not empty:
+        return
+    read = "; ".join(f"{name} {n}" for name, n in sorted(report.rows_read.items())) or "none"
+    dropped = sorted(report.dropped.items(), key=lambda kv: -kv[1])[:3]
+    why = "; dropped: " + ", ".join(f"{r} {n}" for r, n in dropped) if dropped else ""
+    raise SourceError(f"{task}: the sources gave no usable {', '.join(empty)} examples (rows read: {read}{why}); "
+                      "check that its source files are complete")
+
+
 def build_task(task: str, cfg: BuildConfig, *, log: Callable[[str], None] = print, show_progress: bool = False) -> dict:
     """Build one task now (no resume check); return its report dict.
 
@@ -236,6 +275,11 @@ def build_task(task: str, cfg: BuildConfig, *, log: Callable[[str], None] = prin
     rss_reset = reset_peak_rss()
     t0 = time.perf_counter()
     examples, report = sample_to_targets(module, task, cfg, show_progress=show_progress)
+    check_usable(task, examples, report)
+    if sum(bool(examples.get(s)) for s in DIVERSE_FILE_ORDER) > 1:
+        report.differs("instructions: the release drew them over its train, val and test files in its "
+                       "directory-listing order, which is unknown (six orders are possible); we draw over "
+                       "train, validation, test (the OOD test's draws come after them either way)")
     stream_start = getattr(module, "instruction_stream_start", lambda cfg: 0)(cfg)
     if not rss_reset:
         report.note("peak_rss_mb is the building process's peak so far (it could not be reset per task)")
@@ -271,21 +315,38 @@ def build(
     force: bool = False,
     log: Callable[[str], None] = print,
     show_progress: bool | None = None,
+    wait: float = 0.0,
+    verify_sources: bool = False,
 ) -> dict:
     """Build ``tasks`` (default: all ten) from ``cfg.sources`` into ``cfg.out``; return the build report.
 
     Tasks already built with the same fingerprint are skipped unless ``force``.
     ``show_progress`` (default: whether standard error is a terminal) shows a
-    progress bar per source file while a task reads it.
+    progress bar per source file while a task reads it.  ``verify_sources``
+    reads every compressed source to its end before building (:func:`check_sources`).
+
+    One build writes a folder at a time: the build holds ``OUT/.ecinstruct.lock``
+    (:mod:`builders.locking`) and raises :class:`~builders.locking.OutputLocked`
+    when another build holds it for longer than ``wait`` seconds.  Under the lock
+    the temporary files of killed builds are removed and ``build_report.json`` is
+    read, updated and written back, so no build's tasks go missing from it.
     """
     if show_progress is None:
         show_progress = progress.wanted()
     codes = parse_tasks(tasks)
     for t in codes:
         task_module(t)
-    check_sources(codes, cfg)
+    check_sources(codes, cfg, verify=verify_sources)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
+    with lock_output(out / LOCK_NAME, out, kind="build", wait=wait):
+        remove_build_leftovers(out)
+        return _build_locked(cfg, codes, out, force=force, log=log, show_progress=show_progress)
+
+
+def _build_locked(cfg: BuildConfig, codes: Sequence[str], out: Path, *, force: bool,
+                  log: Callable[[str], None], show_progress: bool) -> dict:
+    """:func:`build`'s work, with the folder's lock held (the report's read-modify-write included)."""
     report_path = out / REPORT
     try:
         full = json.loads(report_path.read_text(encoding="utf-8"))

@@ -2,7 +2,8 @@
 
 Imports stay light at module level: ``datasets`` loads only when the command runs.
 Exit status: 0 on success, 2 when the build folder or ``--out`` cannot be used
-(one line on standard error), 1 when ``--verify`` or ``--push-to-hub`` fails.
+(one line on standard error; also when another export is writing ``--out``, unless
+``--wait`` outlasts it), 1 when ``--verify`` or ``--push-to-hub`` fails.
 """
 
 from __future__ import annotations
@@ -37,11 +38,15 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verify", action="store_true",
                         help="load every config of the written folder with datasets.load_dataset and "
                              "check its split sizes")
+    parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                        help="if another export is writing --out, wait up to SECONDS for it "
+                             "(default: stop at once)")
     parser.add_argument("--card-template", type=Path, default=None, metavar="PATH",
                         help="card template (default: the repository's dataset_card.md)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from builders.locking import OutputLocked
     from ecinstruct_dataset.exporter import DEFAULT_MAX_SHARD_SIZE, export, loaded_split_sizes
     from ecinstruct_dataset.hub import HubPushError, push_to_hub
 
@@ -51,8 +56,9 @@ def run(args: argparse.Namespace) -> int:
             max_shard_size=args.max_shard_size or DEFAULT_MAX_SHARD_SIZE,
             repo_id=args.repo_id or args.push_to_hub,
             card_template=args.card_template,
+            wait=args.wait,
         )
-    except (OSError, ValueError, KeyError) as e:  # a missing or malformed build folder, an unusable --out
+    except (OSError, ValueError, KeyError, OutputLocked) as e:  # a missing or malformed build folder, an unusable --out
         print(f"ecinstruct export: error: {one_line(e)}", file=sys.stderr)
         return 2
     counts = result.counts()

@@ -21,8 +21,11 @@ Examples
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +34,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from builders.locking import lock_output, remove_tree
 from ecinstruct_dataset.build_dir import REPORT_NAME, BuildFolder
 from ecinstruct_dataset.configs import CONFIGS, DEFAULT_CONFIG
 from ecinstruct_dataset.schema import ARROW_SCHEMA, records_to_table
@@ -241,6 +245,120 @@ def _check_out_dir(out: Path) -> None:
         )
 
 
+# --- replacing the export: one writer, an atomic swap, recovery after a kill ---------------------
+#
+# Beside ``out`` (same folder, so same file system) an export uses:
+#   .NAME.ecinstruct.lock      the lock (builders.locking) every export of NAME holds while it writes
+#   .NAME.staging-XXXX.tmp     the new export while it is written; after the swap, the old one
+#                              while it is deleted
+#   .NAME.old-PID              fallback only: the complete previous export between two renames
+# With the lock held no other export of NAME is running, so each ``.tmp`` is a killed run's
+# leftover, and a ``.NAME.old-PID`` is a complete export a kill kept from being replaced.
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+#: ``.NAME.XXXXXXXX.tmp`` is the staging folder's name before this scheme
+_LEFTOVER = r"^\.{name}\.(?:staging-)?[A-Za-z0-9_]+\.tmp$"
+_OLD = r"^\.{name}\.old-\d+$"
+
+
+def _lock_path(out: Path) -> Path:
+    return out.parent / f".{out.name}.ecinstruct.lock"
+
+
+def _load_renameat2():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        fn = ctypes.CDLL(None, use_errno=True).renameat2  # glibc >= 2.28
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_renameat2 = _load_renameat2()
+
+
+def _rename_exchange(a: Path, b: Path) -> bool:
+    """Swap paths ``a`` and ``b`` in one step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns ``False`` when the system or file system cannot, so the caller falls back.
+    """
+    if _renameat2 is None:
+        return False
+    import ctypes
+
+    if _renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _siblings(out: Path, pattern: str) -> list[Path]:
+    rx = re.compile(pattern.format(name=re.escape(out.name)))
+    try:
+        return sorted(p for p in out.parent.iterdir() if rx.match(p.name))
+    except FileNotFoundError:
+        return []
+
+
+def _recover(out: Path) -> None:
+    """Undo what a killed export left beside ``out`` (call with the lock held).
+
+    A missing ``out`` next to a ``.NAME.old-PID`` was killed between the fallback's two
+    renames: the old export is complete and is put back.  Then every leftover goes.
+    """
+    olds = _siblings(out, _OLD)
+    if olds and not os.path.lexists(out):
+        newest = max(olds, key=lambda p: p.stat().st_mtime_ns)
+        os.rename(newest, out)
+        olds.remove(newest)
+    for p in olds + _siblings(out, _LEFTOVER):
+        remove_tree(p)
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Make the complete export ``staging`` the folder ``out``; afterwards ``staging`` holds the old one.
+
+    ``out`` always names a complete export: the old one, then the new one.  Where the file
+    system cannot exchange two paths in one step, ``out`` is renamed aside first and
+    is missing until the second rename; a kill in that window leaves ``.NAME.old-PID``,
+    which the next export (or :func:`recover_export`) restores.
+    """
+    if not os.path.lexists(out):
+        os.rename(staging, out)
+        return
+    if _rename_exchange(staging, out):
+        return
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    os.rename(out, old)
+    try:
+        os.rename(staging, out)
+    except BaseException:
+        os.rename(old, out)
+        raise
+    os.rename(old, staging)
+
+
+def recover_export(out_dir: str | os.PathLike, *, wait: float = 0.0) -> None:
+    """Put back the previous export a killed ``export`` may have left renamed aside; remove leftovers.
+
+    :func:`export` does this first anyway; this is for a folder that must load now.
+    Raises :class:`~builders.locking.OutputLocked` while another export writes ``out_dir``.
+    """
+    out = Path(out_dir)
+    if not out.parent.is_dir():
+        return
+    with lock_output(_lock_path(out), out, kind="export", wait=wait):
+        _recover(out)
+
+
 def export(
     build_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -249,6 +367,7 @@ def export(
     row_group_rows: int = ROW_GROUP_ROWS,
     repo_id: str | None = None,
     card_template: str | os.PathLike | None = None,
+    wait: float = 0.0,
 ) -> ExportResult:
     """Write the Hub-ready folder of a build: Parquet shards per config and split, and the card.
 
@@ -267,6 +386,9 @@ def export(
         Hub id the card's examples load from (``"user/ECInstruct"``); a placeholder if omitted.
     card_template : path, optional
         The card template; default ``dataset_card.md`` of the repository.
+    wait : float, default 0
+        Seconds to wait while another export writes ``out_dir`` (its lock
+        ``.NAME.ecinstruct.lock`` beside it); then :class:`~builders.locking.OutputLocked`.
 
     Returns
     -------
@@ -277,6 +399,15 @@ def export(
     ValueError
         When the records break the canonical schema (the message names file, line and id)
         or disagree with ``build_report.json``.
+    OutputLocked
+        When another export holds ``out_dir`` (one-line message naming its pid).
+
+    Notes
+    -----
+    The new export is written beside ``out_dir`` and swapped in by renaming, so a kill at
+    any point leaves ``out_dir`` the complete old export or the complete new one (on file
+    systems without an atomic exchange, see :func:`_swap_in`); leftovers of killed
+    exports are removed by the next one.
 
     Examples
     --------
@@ -284,18 +415,28 @@ def export(
     >>> res.config_files("SR")["test_ood"]                     # doctest: +SKIP
     ['SR/test_ood-00000-of-00001.parquet']
     """
-    from ecinstruct_dataset.card import render_card
-
     build = BuildFolder(build_dir)
     build.check_report()
     out = Path(out_dir)
-    _check_out_dir(out)
     max_shard_bytes = parse_size(max_shard_size)
     if row_group_rows < 1:
         raise ValueError(f"row_group_rows must be >= 1, got {row_group_rows}")
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    with lock_output(_lock_path(out), out, kind="export", wait=wait):
+        _recover(out)
+        _check_out_dir(out)
+        result = _write_and_swap(build, out, max_shard_bytes=max_shard_bytes, row_group_rows=row_group_rows,
+                                 repo_id=repo_id, card_template=card_template)
+    return result
+
+
+def _write_and_swap(build: BuildFolder, out: Path, *, max_shard_bytes: int, row_group_rows: int,
+                    repo_id: str | None, card_template) -> ExportResult:
+    """Write the export into a staging folder beside ``out``, swap it in, delete the old one."""
+    from ecinstruct_dataset.card import render_card
+
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.staging-", suffix=".tmp"))
     try:
         result = ExportResult(out=out)
         report = build.report or {}
@@ -327,12 +468,9 @@ def export(
         card = render_card(result, repo_id=repo_id, template=card_template)
         (staging / "README.md").write_text(card, encoding="utf-8", newline="\n")
         staging.chmod(0o755)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        _swap_in(staging, out)
+    finally:
+        remove_tree(staging)  # the old export after the swap, the unfinished new one before
     return result
 
 

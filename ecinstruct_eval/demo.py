@@ -4,7 +4,8 @@ It runs the same commands a user would type, printing each one first:
 build the ten tasks from ``samples/sources``, export the Hub-ready folder,
 load every config with ``datasets.load_dataset``, predict every test set with
 the weight-free reference baselines, validate and score those submissions,
-and print the leaderboard table beside the paper's reported rows.
+and print the leaderboard: the samples are a rebuild, not the official test
+sets, so the paper's reported rows stand in tables of their own.
 """
 
 from __future__ import annotations

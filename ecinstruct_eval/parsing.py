@@ -41,6 +41,7 @@ True
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import re
@@ -66,14 +67,27 @@ Triple = tuple[str, "str | None", "str | None"]
 
 # --------------------------------------------------------------------------- steps
 
+# Every pattern below runs in time linear in the text (issue 15): a quantified run
+# (``#{2,}``, ``\s*``) is possessive where giving characters back cannot help, and a
+# pattern that opens with such a run is tried only where the run begins (``(?<!#)``,
+# ``(?<!\s)``), so no run is rescanned from each of its positions.  Each rewrite
+# finds the same matches as the plain form it replaces, which is kept beside it.
+#
+# Was ``(?:#{2,}\s*response\s*:?|...|(?:^|\n)\s*[-*•]?\s*response\s*:)``: cubic on
+# newlines (three adjacent ``\s*`` tried from every ``\n``), quadratic on ``#``.  The
+# last branch now starts at the beginning of the whitespace run holding the
+# ``\n`` (only ``.end()`` is used, and no marker ends inside a whitespace run).
 _ECHO_MARKERS = re.compile(
-    r"(?:#{2,}\s*response\s*:?|\[/INST\]|<\|assistant\|>|<\|im_start\|>\s*assistant"
-    r"|<start_of_turn>\s*model|(?:^|\n)\s*[-*•]?\s*response\s*:)",
+    r"(?:(?<!#)#{2,}+\s*+response\s*+:?|\[/INST\]|<\|assistant\|>|<\|im_start\|>\s*+assistant"
+    r"|<start_of_turn>\s*+model|(?:^|(?<!\s)[^\S\n]*+\n)\s*+(?:[-*•]\s*+)?response\s*+:)",
     re.IGNORECASE,
 )
+# Was ``...|\n\s*#{2,}\s*(?:instruction|input|response|options?)\b``: quadratic on
+# newlines.  Group ``nl`` is the ``\n`` the old pattern started at (the first one
+# of its whitespace run); the cut is made there.
 _TRAILERS = re.compile(
     r"</s>|<\|im_end\|>|<\|eot_id\|>|<\|endoftext\|>|<end_of_turn>|<eos>"
-    r"|\n\s*#{2,}\s*(?:instruction|input|response|options?)\b",
+    r"|(?<!\s)[^\S\n]*+(?P<nl>\n)\s*+#{2,}+\s*+(?:instruction|input|response|options?)\b",
     re.IGNORECASE,
 )
 
@@ -94,7 +108,7 @@ def strip_echo(text: str) -> str:
     if "<" in text or "#" in text:
         cut = _TRAILERS.search(text)
         if cut is not None:
-            text = text[: cut.start()]
+            text = text[: cut.start("nl") if cut.group("nl") else cut.start()]
     return text
 
 
@@ -130,7 +144,8 @@ def normalize(text: str) -> str:
 _PLAIN_SPACES = frozenset("\t\r\f\v\n")
 _QUOTE_CHARS = frozenset(_QUOTES)
 _SPACES = re.compile(r"[ \t\r\f\v]+")
-_NEWLINES = re.compile(r"\s*\n\s*")
+#: Was ``\s*\n\s*``: quadratic on a long run of whitespace other than ASCII spaces.
+_NEWLINES = re.compile(r"(?<!\s)[^\S\n]*+\n\s*+")
 
 
 _REFUSAL = re.compile(
@@ -239,16 +254,34 @@ def _option_mentions(text: str, options: dict[str, str]) -> set[str]:
         while start != -1:
             spans.append((start + 1, start + 1 + len(key), letter))
             start = folded.find(f" {key} ", start + 1)
-    found = set()
+    # A span is dropped when a strictly longer span contains it.  Was a test of
+    # every span against every other, quadratic in the number of mentions ("positive
+    # positive ..."); spans of one option all have the same length, so only the
+    # last span of each longer option starting at or before ``s`` can contain it.
+    starts: dict[int, list[int]] = {}
+    for s, e, _ in spans:
+        starts.setdefault(e - s, []).append(s)  # appended in increasing order per letter
+    for lst in starts.values():
+        lst.sort()
+    found: set[str] = set()
     for s, e, letter in spans:
-        if not any(s2 <= s and e <= e2 and (e2 - s2) > (e - s) for s2, e2, _ in spans):
+        if letter in found:
+            continue
+        contained = False
+        for length, lst in starts.items():
+            if length > e - s:
+                i = bisect.bisect_right(lst, s)
+                if i and lst[i - 1] + length >= e:
+                    contained = True
+                    break
+        if not contained:
             found.add(letter)
     return found
 
 
 _CUE = re.compile(
     r"\b(?:answer|option|choice|output|prediction|response|label|selection|recommendation|"
-    r"item)\s*(?:(?:is|would be)\s*)?(?:[:=-]\s*)?(?:option\s*)?[\(\[]?((?-i:[A-Z]))\b(?![-'])",
+    r"item)\s*+(?:(?:is|would be)\s*+)?(?:[:=-]\s*+)?(?:option\s*+)?[\(\[]?((?-i:[A-Z]))\b(?![-'])",
     re.IGNORECASE,
 )
 _CUE_WORDS = ("answer", "option", "choice", "output", "prediction", "response", "label",
@@ -395,7 +428,11 @@ def _one_letter(text: str, options: dict[str, str],
 _YES = re.compile(r"\byes\b", re.IGNORECASE)
 _NO = re.compile(r"\bno\b", re.IGNORECASE)
 #: "Yes"/"No" opening a sentence or line as an answer of its own ("Yes.", "No,", "Yes" at the end).
-_YES_NO_ANSWER = re.compile(r"(?:^|(?<=[.!?\n]))\s*(yes|no)\b(?=\s*(?:[.,!:;]|$))", re.IGNORECASE | re.MULTILINE)
+#: Was ``(?:^|(?<=[.!?\n]))\s*(yes|no)...`` with ``^`` per line: quadratic on a run of
+#: newlines (tried after each one).  Now tried once per whitespace run, at its
+#: beginning: at the start, after ``.!?``, or when the run holds a newline.
+_YES_NO_ANSWER = re.compile(r"(?:\A|(?<=[.!?])|(?<!\s)(?=[^\S\n]*+\n))\s*+(yes|no)\b(?=\s*(?:[.,!:;]|$))",
+                            re.IGNORECASE | re.MULTILINE)
 
 
 def extract_yes_no(text: str) -> str | None:
@@ -435,7 +472,9 @@ _RANK_PREFIX = re.compile(
     r"(?:\s+is)?\s*[:=-]?\s*)",
     re.IGNORECASE,
 )
-_RANK_SPLIT = re.compile(r"\s*(?:,|>|;|\n|->|→|\band\b|\bthen\b)\s*")
+#: Was ``\s*(?:,|>|;|\n|->|→|\band\b|\bthen\b)\s*``: quadratic on a long whitespace run;
+#: now tried at the beginning of a run only (not between two spaces), same pieces.
+_RANK_SPLIT = re.compile(r"(?:(?<!\s)|(?!\s))(?:\s*+(?:,|>|;|->|→|\band\b|\bthen\b)|[^\S\n]*+\n)\s*+")
 _RANK_TOKEN = re.compile(
     r"^(?:\d+[.)]\s*)?(?:(?i:product|item|option)\s+)?[\(\[]?([A-Z])[\)\]]?(?:\s*[:.)-].*)?\.?$", re.DOTALL
 )
@@ -492,6 +531,88 @@ _TRIPLE_TEXT = re.compile(
     r"(?P<s>.*?)\s*(?:[.;]\s*)?(?=(?:[-*•]\s*)?attribute\s*:|$)",
     re.IGNORECASE | re.DOTALL,
 )
+# ``_TRIPLE_TEXT.finditer`` alone is cubic: from every "attribute:" with no
+# "value:" and "source:" after it, the lazy fields scan to the end, once per later
+# "value:" (``"attribute: " * 4000``: 5.9 s).  :func:`_text_triples` runs it only
+# where it matches on its first try, found from these linear scans (on text whose
+# whitespace runs are one character long, so every ``\s*`` here takes at most one).
+_ATTR_HEAD = re.compile(r"attribute\s*:", re.IGNORECASE)
+_VALUE_SEP = re.compile(r"(?=[;,\n]\s*value\s*:)", re.IGNORECASE)
+_VALUE_HEAD = re.compile(r"[;,\n]\s*value\s*:", re.IGNORECASE)
+_SOURCE_SEP = re.compile(r"(?=[;,\n]\s*source\s*:)", re.IGNORECASE)
+_WS_RUN = re.compile(r"\s+")
+#: Was ``(?m)^\s*[-*•]\s*``, quadratic on a run of newlines; see :func:`_drop_bullets`.
+_BULLET = re.compile(r"(?m)^\s*+[-*•]\s*+")
+_MULTI_NEWLINE_RUN = re.compile(r"\n[^\S\n]*+\n")
+_SPACE_TO = re.compile(r"\s*+")
+
+
+def _drop_bullets(text: str) -> str:
+    """``re.sub(r"(?m)^\\s*[-*•]\\s*", "", text)`` in linear time.
+
+    >>> _drop_bullets("- a\\n * b")
+    'a\\nb'
+    """
+    if _MULTI_NEWLINE_RUN.search(text) is None:  # each line start scans its own whitespace once
+        return _BULLET.sub("", text)
+    out, pos, q, n = [], 0, 0, len(text)
+    while q <= n:
+        y = _SPACE_TO.match(text, q).end()
+        if y < n and text[y] in "-*•":
+            end = _SPACE_TO.match(text, y + 1).end()
+            out.append(text[pos:q])
+            pos = end
+            if end and text[end - 1] == "\n":
+                q = end
+                continue
+            y = end
+        # Every line start up to y ends its whitespace at y too: it fails the same way.
+        nl = text.find("\n", y)
+        if nl == -1:
+            break
+        q = nl + 1
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _collapse_space(text: str) -> str:
+    """Each whitespace run as one character: a newline if it holds one, else a space.
+
+    Fields are cleaned with ``" ".join(field.split())``, so this changes no triple.
+    """
+    return _WS_RUN.sub(lambda m: "\n" if "\n" in m.group() else " ", text)
+
+
+def _text_triples(body: str):
+    """``_TRIPLE_TEXT.finditer(body)`` in linear time; ``None`` when it would yield a
+    match with an empty attribute (``"Attribute:\\nValue: ..."``)."""
+    body = _collapse_space(body)
+    value_seps = [m.start() for m in _VALUE_SEP.finditer(body)]
+    last_source = -1
+    for m in _SOURCE_SEP.finditer(body):
+        last_source = m.start()
+    matches = []
+    pos = 0
+    for head in _ATTR_HEAD.finditer(body):
+        p = head.start()
+        if p < pos:
+            continue
+        c = head.end()
+        ws = c < len(body) and body[c].isspace()
+        # First path of the regex: the first "[;,\n] value:" after the spaces.
+        i = bisect.bisect_left(value_seps, c + ws)
+        if i < len(value_seps):
+            after_value = _VALUE_HEAD.match(body, value_seps[i]).end()
+            if last_source >= after_value:
+                m = _TRIPLE_TEXT.match(body, p)
+                matches.append(m)
+                pos = m.end()
+                continue
+        # Its last path: "attribute:\nvalue:", an empty attribute.
+        if ws and body[c] == "\n" and i and value_seps[i - 1] == c:
+            if last_source >= _VALUE_HEAD.match(body, c).end():
+                return None
+    return matches
 
 
 def _clean_field(value) -> str | None:
@@ -556,9 +677,11 @@ def extract_triples(text: str) -> list[Triple] | None:
                 triples = _triples_from_json(obj)
                 if triples is not None:
                     return triples
-    body = re.sub(r"(?m)^\s*[-*•]\s*", "", text)
+    matches = _text_triples(_drop_bullets(text))
+    if matches is None:
+        return None
     triples = []
-    for m in _TRIPLE_TEXT.finditer(body):
+    for m in matches:
         attr = _clean_field(m.group("a"))
         if attr is None:
             return None

@@ -220,7 +220,7 @@ def _table(args) -> int:
     text = render(boards, args.format, **kw)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
+        args.out.write_text(text, encoding="utf-8", newline="")  # CSV ends lines with CRLF itself
         print(f"wrote {args.out}")
     else:
         sys.stdout.write(text)

@@ -8,6 +8,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -44,6 +45,29 @@ paper_rows_left_out.__test__ = False
 test_sets_note.__test__ = False
 
 __all__ = ["plot_results", "save_plot"]
+
+
+def _finite(v) -> float | None:
+    """``v`` when it is a finite real number, else ``None`` (documents not read through
+    :func:`leaderboard.results.load_results` may hold anything)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    try:
+        v = float(v)
+    except OverflowError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _plain(label: str) -> str:
+    """A legend label drawn as the text it is: ``$`` escaped (no mathtext), control characters
+    as spaces, no leading ``_`` (which matplotlib would hide).
+
+    >>> print(_plain("_m $x$\\n!"))
+    m \\$x\\$ !
+    """
+    text = "".join(c if c.isprintable() else " " for c in str(label)).replace("$", r"\$")
+    return text.lstrip("_") or "?"
 
 
 def plot_results(
@@ -103,11 +127,11 @@ def plot_results(
         for task in ref.columns:
             e = doc.get("results", {}).get(task, {}).get(split)
             m = e["metrics"].get(e["primary_metric"], {}) if e else {}
-            v = m.get("value")
+            v, cl, ch = (_finite(m.get(k)) for k in ("value", "ci_low", "ci_high"))
             vals.append(float("nan") if v is None else v)
-            lo.append(0.0 if v is None or m.get("ci_low") is None else max(0.0, v - m["ci_low"]))
-            hi.append(0.0 if v is None or m.get("ci_high") is None else max(0.0, m["ci_high"] - v))
-        series.append((f"{name} ({compat_of(doc)})", vals, (lo, hi)))
+            lo.append(0.0 if v is None or cl is None else max(0.0, v - cl))
+            hi.append(0.0 if v is None or ch is None else max(0.0, ch - v))
+        series.append((_plain(f"{name} ({compat_of(doc)})"), vals, (lo, hi)))
 
     n_cols = len(ref.columns)
     fig = Figure(figsize=(max(6.0, 1.1 * n_cols + 2), 4.2), dpi=100)

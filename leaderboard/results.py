@@ -48,6 +48,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -71,15 +72,19 @@ READABLE_VERSIONS = (1, 2)
 __all__ = [
     "SCHEMA",
     "SCHEMA_VERSION",
+    "ResultsError",
     "bootstrap",
     "check_ag_models",
     "display_names",
     "load_results",
     "portable_model_ref",
     "resample_indices",
+    "results_problem",
+    "results_schema",
     "score_submission",
     "test_origin_of",
     "test_set_of",
+    "validate_results",
     "write_results",
 ]
 
@@ -559,50 +564,387 @@ def _compact_lists(text: str) -> str:
     return "\n".join(out)
 
 
-def load_results(path: str | os.PathLike) -> dict:
-    """Read a results file and check its schema; errors name the file."""
-    path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise ValueError(f"{path}: cannot read results file ({e})") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise ValueError(f"{path}: not an ECInstruct leaderboard results file (schema {SCHEMA!r})")
+#: Largest results file :func:`load_results` reads.
+MAX_RESULTS_BYTES = 64 * 1024 * 1024
+#: Deepest nesting of arrays and objects a results file may have (the schema needs 6).
+MAX_DEPTH = 32
+
+
+class ResultsError(ValueError):
+    """A results file (or document) that may not be used: one line, ``FILE: FIELD: what is wrong``."""
+
+
+@functools.lru_cache(maxsize=1)
+def results_schema() -> dict:
+    """The JSON Schema of results files (``leaderboard/data/results.schema.json``), the contract
+    :func:`validate_results` checks."""
+    from importlib import resources
+
+    return json.loads(resources.files("leaderboard").joinpath("data/results.schema.json").read_text("utf-8"))
+
+
+def _one_line(text: str) -> str:
+    """``text`` with control characters escaped, so a message stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _show(value, limit: int = 60) -> str:
+    """A value as a message shows it: JSON-like, cut short, one line."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, int):
+        digits = len(str(abs(value)))
+        return str(value) if digits <= 30 else f"an integer of {digits} digits"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else "a number too large to be finite"
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=True)
+        return text if len(text) <= limit else text[: limit - 4] + '..."'
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return f"an array of {len(value)} items"
+    return type(value).__name__
+
+
+_SIMPLE_KEY = re.compile(r"[A-Za-z0-9_@\-]{1,64}")
+
+
+def _field(path: str, key) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    shown = key if _SIMPLE_KEY.fullmatch(key) else _show(key, 40)
+    return f"{path}.{shown}" if path else shown
+
+
+def _pattern(pattern: str) -> re.Pattern:
+    # JSON Schema patterns are ECMA-262: "$" ends the text (Python's "$" also matches before a
+    # final newline), and they are searched, not matched.
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return _compiled(pattern)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+_TYPE_WORDS = {"object": "an object", "array": "an array", "string": "a string", "integer": "an integer",
+               "number": "a finite number", "boolean": "true or false", "null": "null"}
+_KNOWN_KEYWORDS = frozenset({
+    "$schema", "$id", "$defs", "$ref", "title", "description", "type", "const", "enum", "required",
+    "properties", "patternProperties", "additionalProperties", "propertyNames", "maxProperties",
+    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern",
+    "items", "maxItems", "anyOf", "allOf", "if", "then"})
+
+
+def _is_type(value, t: str) -> bool:
+    if t == "object":
+        return isinstance(value, dict)
+    if t == "array":
+        return isinstance(value, list)
+    if t == "string":
+        return isinstance(value, str)
+    if t == "boolean":
+        return isinstance(value, bool)
+    if t == "null":
+        return value is None
+    if isinstance(value, bool):
+        return False
+    if t == "integer":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if t == "number":
+        return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+    raise ValueError(f"results schema: unknown type {t!r}")
+
+
+def _expected(schema: Mapping) -> str:
+    """What a value of ``schema`` must be, in words: "a finite number in [0, 1] or null"."""
+    types = schema.get("type")
+    types = [types] if isinstance(types, str) else list(types or [])
+    words = []
+    for t in types:
+        w = _TYPE_WORDS[t]
+        if t in ("number", "integer"):
+            lo = schema.get("minimum", schema.get("exclusiveMinimum"))
+            hi = schema.get("maximum", schema.get("exclusiveMaximum"))
+            if lo is not None or hi is not None:
+                left = "(" if "exclusiveMinimum" in schema or lo is None else "["
+                right = ")" if "exclusiveMaximum" in schema or hi is None else "]"
+                show = lambda x, inf: inf if x is None else (f"{x:g}" if isinstance(x, float) else  # noqa: E731
+                                                             str(x) if abs(x) < 10**12 else f"{x:.3g}")
+                w += f" in {left}{show(lo, '-inf')}, {show(hi, 'inf')}{right}"
+        elif t == "string":
+            if "maxLength" in schema:
+                w += f" of at most {schema['maxLength']} characters"
+        words.append(w)
+    return " or ".join(words) if words else "valid"
+
+
+class _Checker:
+    """Checks a document against the results schema (the keywords it uses; see _KNOWN_KEYWORDS)."""
+
+    def __init__(self, root: Mapping):
+        self.root = root
+
+    def resolve(self, schema: Mapping) -> Mapping:
+        while "$ref" in schema:
+            ref = schema["$ref"]
+            if not ref.startswith("#/"):
+                raise ValueError(f"results schema: only local $ref are supported, got {ref!r}")
+            node = self.root
+            for part in ref[2:].split("/"):
+                node = node[part]
+            schema = node
+        return schema
+
+    def errors(self, value, schema: Mapping, path: str) -> str | None:
+        """The first problem of ``value`` at ``path``, as ``"FIELD: message"``, or ``None``."""
+        schema = self.resolve(schema)
+        unknown = set(schema) - _KNOWN_KEYWORDS
+        if unknown:
+            raise ValueError(f"results schema: keywords {sorted(unknown)} are not understood by the checker")
+        where = path or "document"
+        if "const" in schema and not _same(value, schema["const"]):
+            return f"{where}: must be {_show(schema['const'])}, got {_show(value)}"
+        if "enum" in schema and not any(_same(value, c) for c in schema["enum"]):
+            return f"{where}: must be one of {', '.join(_show(c) for c in schema['enum'])}, got {_show(value)}"
+        if "type" in schema:
+            types = [schema["type"]] if isinstance(schema["type"], str) else schema["type"]
+            if not any(_is_type(value, t) for t in types):
+                return f"{where}: must be {_expected(schema)}, got {_show(value)}"
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            lo, hi = schema.get("minimum"), schema.get("maximum")
+            xlo, xhi = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+            if ((lo is not None and value < lo) or (hi is not None and value > hi)
+                    or (xlo is not None and value <= xlo) or (xhi is not None and value >= xhi)):
+                return f"{where}: must be {_expected(schema)}, got {_show(value)}"
+        if isinstance(value, str):
+            if len(value) < schema.get("minLength", 0):
+                return f"{where}: must be at least {schema['minLength']} characters, got {_show(value)}"
+            if "maxLength" in schema and len(value) > schema["maxLength"]:
+                return f"{where}: must be at most {schema['maxLength']} characters, got {len(value)}"
+            if "pattern" in schema and not _pattern(schema["pattern"]).search(value):
+                what = schema.get("description") or f"match {schema['pattern']}"
+                return f"{where}: must be {what}, got {_show(value)}"
+        if isinstance(value, list):
+            if "maxItems" in schema and len(value) > schema["maxItems"]:
+                return f"{where}: must hold at most {schema['maxItems']} items, got {len(value)}"
+            if "items" in schema:
+                for i, item in enumerate(value):
+                    if err := self.errors(item, schema["items"], _field(path, i)):
+                        return err
+        if isinstance(value, dict):
+            if err := self._object(value, schema, path):
+                return err
+        for sub in schema.get("allOf", ()):
+            if err := self.errors(value, sub, path):
+                return err
+        if "if" in schema and self.errors(value, schema["if"], path) is None and "then" in schema:
+            if err := self.errors(value, schema["then"], path):
+                return err
+        if "anyOf" in schema:
+            found = [self.errors(value, sub, path) for sub in schema["anyOf"]]
+            if all(found):
+                # the branch of the value's own type says best what is wrong
+                for sub, err in zip(schema["anyOf"], found):
+                    t = self.resolve(sub).get("type")
+                    if t and any(_is_type(value, x) for x in ([t] if isinstance(t, str) else t)):
+                        return err
+                words = " or ".join(_expected(self.resolve(sub)) for sub in schema["anyOf"])
+                return f"{where}: must be {words}, got {_show(value)}"
+        return None
+
+    def _object(self, value: dict, schema: Mapping, path: str) -> str | None:
+        where = path or "document"
+        for key in schema.get("required", ()):
+            if key not in value:
+                return f"{where}: missing required key {_show(key)}"
+        if "maxProperties" in schema and len(value) > schema["maxProperties"]:
+            return f"{where}: must hold at most {schema['maxProperties']} keys, got {len(value)}"
+        props = schema.get("properties", {})
+        patterns = schema.get("patternProperties", {})
+        extra = schema.get("additionalProperties", True)
+        names = schema.get("propertyNames")
+        for key, item in value.items():
+            here = _field(path, key)
+            if names is not None and self.errors(key, names, here):
+                names = self.resolve(names)
+                allowed = (f"known keys: {', '.join(names['enum'])}" if "enum" in names
+                           else f"keys must match {names.get('pattern')}")
+                return f"{here}: unknown key ({allowed})"
+            matched = False
+            if key in props:
+                matched = True
+                if err := self.errors(item, props[key], here):
+                    return err
+            for pat, sub in patterns.items():
+                if _pattern(pat).search(key):
+                    matched = True
+                    if err := self.errors(item, sub, here):
+                        return err
+            if not matched:
+                if extra is False:
+                    return f"{here}: unknown key (allowed: {', '.join(props)})"
+                if isinstance(extra, Mapping) and (err := self.errors(item, extra, here)):
+                    return err
+        return None
+
+
+def _same(a, b) -> bool:
+    return type(a) is type(b) and a == b or (
+        not isinstance(a, bool) and not isinstance(b, bool)
+        and isinstance(a, (int, float)) and isinstance(b, (int, float)) and a == b)
+
+
+def _metric_schema(name: str) -> Mapping:
+    props = results_schema()["$defs"]["entry"]["properties"]["metrics"]
+    checker = _Checker(results_schema())
+    for pat, sub in props.get("patternProperties", {}).items():
+        if _pattern(pat).search(name):
+            return checker.resolve(sub)
+    return checker.resolve(props["additionalProperties"])
+
+
+def _too_deep(doc, limit: int = MAX_DEPTH) -> str | None:
+    """The field path of the first array or object nested deeper than ``limit``, or ``None``.
+
+    >>> _too_deep({"a": [[{"b": []}]]}, limit=3)
+    'a[0][0]'
+    """
+    stack: list = [(doc, 1, None)]  # (node, depth, (parent chain, key) or None)
+    while stack:
+        node, depth, chain = stack.pop()
+        if depth > limit:
+            keys = []
+            while chain is not None:
+                chain, key = chain
+                keys.append(key)
+            out = ""
+            for key in reversed(keys[-8:]):  # the first eight steps name the place well enough
+                out = _field(out, key)
+            return (out + ("..." if len(keys) > 8 else "")) or "document"
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        stack.extend((v, depth + 1, (chain, k)) for k, v in items if isinstance(v, (dict, list)))
+    return None
+
+
+def results_problem(doc) -> str | None:
+    """The first reason a results document may not be used, as ``"FIELD: message"``, or ``None``.
+
+    Checks the shipped JSON Schema (:func:`results_schema`) and the rules it
+    cannot state: each entry's ``bootstrap_primary`` holds exactly
+    ``bootstrap.n_resamples`` replicates (or none) within its primary metric's
+    range, ``primary_metric`` names one of the entry's metrics, ``n_failed <=
+    n``, ``ci_low <= ci_high``, and the ``model`` header follows the
+    submission metadata rules (:func:`leaderboard.submission.metadata_problems`).
+
+    >>> results_problem({"schema": "ecinstruct-leaderboard-results", "schema_version": "1"})
+    'schema_version: must be one of 1, 2, got "1"'
+    """
+    from leaderboard.submission import metadata_problems
+
+    if not isinstance(doc, dict):
+        return f"document: must be an object, got {_show(doc)}"
+    if (deep := _too_deep(doc)) is not None:
+        return f"{deep}: nested more than {MAX_DEPTH} levels deep"
+    if doc.get("schema") != SCHEMA:
+        return f"schema: not an ECInstruct leaderboard results file (schema must be {SCHEMA!r})"
     version = doc.get("schema_version", 1)
     if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
-        raise ValueError(
-            f"{path}: results schema version {doc['schema_version']} is newer than this "
-            f"toolkit understands ({SCHEMA_VERSION}); upgrade ecinstruct"
-        )
-    if version not in READABLE_VERSIONS or isinstance(version, bool):
-        raise ValueError(f"{path}: unknown results schema version {version!r} "
-                         f"(this toolkit reads {', '.join(map(str, READABLE_VERSIONS))})")
-    if not isinstance(doc.get("results"), dict):
-        raise ValueError(f"{path}: results file has no 'results' object")
-    if version >= 2:
-        _check_identity(doc, path)
+        return (f"schema_version: results schema version {_show(version)} is newer than this toolkit "
+                f"understands ({SCHEMA_VERSION}); upgrade ecinstruct")
+    schema = results_schema()
+    checker = _Checker(schema)
+    if "schema_version" in doc and (err := checker.errors(doc["schema_version"],
+                                                           schema["properties"]["schema_version"],
+                                                           "schema_version")):
+        return err
+    if err := checker.errors(doc, schema, ""):
+        return err
+    model = doc["model"]
+    for key, msg in metadata_problems(model, required=False):
+        return f"{_field('model', key or 'model')}: {msg}"
+    n_resamples = doc["bootstrap"]["n_resamples"]
+    for task, splits in doc["results"].items():
+        for split, e in splits.items():
+            where = f"results.{task}.{split}"
+            if e["primary_metric"] not in e["metrics"]:
+                return (f"{where}.primary_metric: names no metric of the entry, got "
+                        f"{_show(e['primary_metric'])}")
+            if e["n_failed"] > e["n"]:
+                return f"{where}.n_failed: must be at most n ({e['n']}), got {e['n_failed']}"
+            for name, m in e["metrics"].items():
+                lo, hi = m["ci_low"], m["ci_high"]
+                if lo is not None and hi is not None and lo > hi:
+                    return f"{_field(where + '.metrics', name)}.ci_low: must be at most ci_high ({hi!r}), got {lo!r}"
+            reps = e["bootstrap_primary"]
+            if reps and len(reps) != n_resamples:
+                return (f"{where}.bootstrap_primary: must hold exactly bootstrap.n_resamples "
+                        f"({n_resamples}) replicates, or none, got {len(reps)}")
+            rng = _metric_schema(e["primary_metric"])["properties"]["value"]
+            for i, v in enumerate(reps):
+                if v is not None and not rng["minimum"] <= v <= rng["maximum"]:
+                    return f"{where}.bootstrap_primary[{i}]: must be {_expected(rng)}, got {_show(v)}"
+    return None
+
+
+def validate_results(doc, source: str | os.PathLike = "<results>") -> dict:
+    """``doc`` if it is a usable results document, else :class:`ResultsError` naming
+    ``source`` and the field (see :func:`results_problem`)."""
+    problem = results_problem(doc)
+    if problem:
+        problem = _one_line(problem)
+        if len(problem) > 400:
+            problem = problem[:397] + "..."
+        raise ResultsError(f"{_one_line(str(source))}: {problem}")
     return doc
 
 
-def _check_identity(doc: Mapping, path) -> None:
-    """Schema 2: ``test_origin`` (object with a ``kind``, or null) and a ``test_set`` per entry."""
-    if "test_origin" not in doc:
-        raise ValueError(f"{path}: results file (schema 2) has no 'test_origin' (null when unknown)")
-    origin = doc["test_origin"]
-    if origin is not None and not (isinstance(origin, dict) and isinstance(origin.get("kind"), str)
-                                   and origin["kind"]):
-        raise ValueError(f"{path}: 'test_origin' must be null or an object with a 'kind' string")
-    for task, splits in doc["results"].items():
-        if not isinstance(splits, dict):
-            raise ValueError(f"{path}: results[{task!r}] is not an object")
-        for split, entry in splits.items():
-            ts = entry.get("test_set") if isinstance(entry, dict) else None
-            if not (isinstance(ts, dict) and set(ts) == {"n", "sha256"}
-                    and isinstance(ts["n"], int) and not isinstance(ts["n"], bool) and ts["n"] >= 0
-                    and isinstance(ts["sha256"], str) and len(ts["sha256"]) == 64
-                    and all(c in "0123456789abcdef" for c in ts["sha256"])):
-                raise ValueError(f"{path}: {task}/{split} has no valid 'test_set' "
-                                 '({"n": int, "sha256": 64 hex digits})')
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON (write null for a missing value)")
+
+
+def _no_duplicate_keys(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"duplicate key {_show(k, 40)}")
+        out[k] = v
+    return out
+
+
+def load_results(path: str | os.PathLike) -> dict:
+    """Read a results file and check it completely (:func:`validate_results`) before any use.
+
+    The one gate of ``leaderboard table``, ``compare`` and ``plot``: a file
+    over :data:`MAX_RESULTS_BYTES`, not UTF-8 JSON, with ``NaN``/``Infinity``
+    or duplicate keys, nested deeper than :data:`MAX_DEPTH`, or off the
+    schema, raises :class:`ResultsError` (a ``ValueError``) with one line
+    ``FILE: FIELD: what is wrong``.
+    """
+    path = Path(path)
+    shown = _one_line(str(path))
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_RESULTS_BYTES + 1)
+    except OSError as e:
+        raise ResultsError(f"{shown}: cannot read results file ({_one_line(e.strerror or str(e))})") from None
+    if len(data) > MAX_RESULTS_BYTES:
+        raise ResultsError(f"{shown}: cannot read results file (over {MAX_RESULTS_BYTES} bytes)")
+    try:
+        doc = json.loads(data.decode("utf-8"), parse_constant=_reject_constant,
+                         object_pairs_hook=_no_duplicate_keys)
+    except UnicodeDecodeError as e:
+        raise ResultsError(f"{shown}: cannot read results file (not UTF-8: {e.reason} at byte {e.start})") from None
+    except RecursionError:
+        raise ResultsError(f"{shown}: cannot read results file (nested too deeply)") from None
+    except ValueError as e:  # JSONDecodeError, and integers over Python's digit limit
+        raise ResultsError(f"{shown}: cannot read results file ({_one_line(str(e))[:200]})") from None
+    return validate_results(doc, path)
 
 
 def test_set_of(doc: Mapping, task: str, split: str) -> str | None:

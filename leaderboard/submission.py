@@ -33,6 +33,7 @@ import difflib
 import json
 import os
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,14 +64,14 @@ FIELDS = ("task", "split", "id", "prediction")
 META_FIELDS: dict[str, tuple[bool, str]] = {
     "model": (True, "display name on the board (letters, digits, space and ._+:()- only)"),
     "base_model": (True, "the model it was tuned from, e.g. a Hub id, or \"\""),
-    "parameters": (True, "parameter count, e.g. \"7B\" or 7000000000"),
+    "parameters": (True, "parameter count, e.g. \"7B\" (ASCII) or 7000000000"),
     "shots": (True, "in-context examples per prompt (0 or 1 in the paper)"),
-    "date": (True, "ISO date of the predictions, YYYY-MM-DD"),
-    "link": (True, "http(s) URL of the model or paper, or \"\""),
+    "date": (True, "ISO date of the predictions, YYYY-MM-DD, 2000-01-01 to tomorrow"),
+    "link": (True, "http(s) URL of the model or paper (no quotes, angle brackets or spaces), or \"\""),
     "notes": (False, "free text"),
 }
-_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+:()\-]{0,79}$")
-_ID = re.compile(r"^[\w.\-]{1,200}$")
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+:()\-]{0,79}")
+_ID = re.compile(r"[\w.\-]{1,200}")
 
 
 @dataclass(frozen=True)
@@ -193,59 +194,144 @@ def safe_filename(name: str) -> str:
 # ----------------------------------------------------------------------------- metadata
 
 
-def validate_metadata(meta: object, *, path: str = "<metadata>") -> list[Problem]:
-    """Problems with a metadata header object (empty list = valid)."""
-    out: list[Problem] = []
+#: Earliest metadata ``date`` accepted (ECInstruct's models postdate it by decades).
+MIN_DATE = _dt.date(2000, 1, 1)
+#: Largest integer ``parameters`` accepted (a quadrillion).
+MAX_PARAMETERS = 10**15
+#: JSON integers in a metadata header may have at most this many digits; longer ones are refused
+#: before they are converted.
+MAX_INT_DIGITS = 18
+_PARAMETERS = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,6})?[KMBT]?|unknown", re.I)
+_LINK_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]{1,500}")
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9\-.]{0,251}[a-z0-9])?|[0-9a-f:.]{2,45}")  # urlsplit's hostname
 
-    def bad(msg: str) -> None:
-        out.append(Problem(path, 0, msg))
 
-    if not isinstance(meta, dict):
-        bad(f"metadata must be a JSON object, got {type(meta).__name__}")
-        return out
-    for key, (required, desc) in META_FIELDS.items():
-        if required and key not in meta:
-            bad(f"metadata is missing {key!r} ({desc})")
-    for key in meta:
-        if key not in META_FIELDS:
-            bad(f"unknown metadata key {key!r}; known keys: {', '.join(META_FIELDS)}")
-    name = meta.get("model")
-    if "model" in meta:
-        if not isinstance(name, str) or not _MODEL_NAME.match(name) or ".." in name:
-            bad(
-                f"model name {name!r} is not allowed: 1-80 characters, letters, digits, space and "
-                "._+:()- only, starting with a letter or digit, no '..' and no path separators"
-            )
+def max_date() -> _dt.date:
+    """Latest metadata ``date`` accepted: tomorrow (a day of slack for time zones)."""
+    return _dt.date.today() + _dt.timedelta(days=1)
+
+
+def model_name_ok(name: object) -> bool:
+    """Whether ``name`` may be shown on the board as a model name.
+
+    1-80 characters of letters, digits, space and ``._+:()-``, starting with a
+    letter or digit (so never with ``=``, ``+``, ``-``, ``@``, whitespace or a
+    control character), no ``..``; matched whole (a trailing newline fails).
+
+    >>> model_name_ok("eCeLLM-L (7B)"), model_name_ok("evil-model\\n"), model_name_ok("=1+2")
+    (True, False, False)
+    """
+    return isinstance(name, str) and _MODEL_NAME.fullmatch(name) is not None and ".." not in name
+
+
+def link_ok(link: object) -> bool:
+    """Whether ``link`` is a plain ``http(s)`` URL safe to store and show.
+
+    At most 500 ASCII characters of RFC 3986 (percent-encode the rest), no
+    quote, apostrophe, angle bracket, backslash, space or control character;
+    scheme ``http`` or ``https`` and a host name.
+
+    >>> link_ok("https://example.org/m?a=1#x"), link_ok('https://x.example/"><img src=x>')
+    (True, False)
+    >>> link_ok("javascript:alert(1)"), link_ok("https:///path")
+    (False, False)
+    """
+    if not isinstance(link, str) or not link.isascii() or not _LINK_CHARS.fullmatch(link):
+        return False
+    try:
+        parts = urllib.parse.urlsplit(link)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    return (parts.scheme in ("http", "https") and link.startswith(parts.scheme + "://")
+            and _HOST.fullmatch(host) is not None)
+
+
+def _int_in(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters (a 4,000-digit integer is not printed whole)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**limit:
+        return f"an integer of {len(str(abs(value)))} digits"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def metadata_problems(meta: Mapping, *, required: bool = True) -> list[tuple[str | None, str]]:
+    """``(key or None, message)`` for each problem of a metadata header object.
+
+    With ``required=False`` missing and unknown keys are not problems (a
+    results file's copy of the header is checked so).
+    """
+    out: list[tuple[str | None, str]] = []
+    if required:
+        for key, (req, desc) in META_FIELDS.items():
+            if req and key not in meta:
+                out.append((key, f"metadata is missing {key!r} ({desc})"))
+        for key in meta:
+            if key not in META_FIELDS:
+                out.append((None, f"unknown metadata key {_shown(key, 40)}; known keys: {', '.join(META_FIELDS)}"))
+    if "model" in meta and not model_name_ok(meta["model"]):
+        out.append(("model",
+                    f"model name {_shown(meta['model'])} is not allowed: 1-80 characters, letters, digits, "
+                    "space and ._+:()- only, starting with a letter or digit, no '..' and no path separators"))
     for key in ("base_model", "link", "notes"):
         if key in meta and not isinstance(meta[key], str):
-            bad(f"{key} must be a string, got {type(meta[key]).__name__}")
+            out.append((key, f"{key} must be a string, got {type(meta[key]).__name__}"))
     if isinstance(meta.get("base_model"), str) and len(meta["base_model"]) > 200:
-        bad("base_model is longer than 200 characters")
+        out.append(("base_model", "base_model is longer than 200 characters"))
     if isinstance(meta.get("notes"), str) and len(meta["notes"]) > 2000:
-        bad("notes are longer than 2000 characters")
+        out.append(("notes", "notes are longer than 2000 characters"))
     if "parameters" in meta:
         p = meta["parameters"]
-        ok = (isinstance(p, int) and not isinstance(p, bool) and p > 0) or (
-            isinstance(p, str) and re.fullmatch(r"\d+(\.\d+)?[KMBT]?|unknown", p.strip(), re.I)
-        )
+        ok = _int_in(p, 1, MAX_PARAMETERS) or (
+            isinstance(p, str) and p.isascii() and _PARAMETERS.fullmatch(p) is not None)
         if not ok:
-            bad(f"parameters must be a positive integer or a string like \"7B\", got {p!r}")
-    if "shots" in meta:
-        s = meta["shots"]
-        if not (isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= 100):
-            bad(f"shots must be an integer between 0 and 100, got {s!r}")
+            out.append(("parameters", "parameters must be a positive integer up to 10**15 or an ASCII string "
+                        f"like \"7B\" or \"unknown\", got {_shown(p)}"))
+    if "shots" in meta and not _int_in(meta["shots"], 0, 100):
+        out.append(("shots", f"shots must be an integer between 0 and 100, got {_shown(meta['shots'])}"))
     if "date" in meta:
         d = meta["date"]
         try:
-            if not isinstance(d, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", d):
+            if not isinstance(d, str) or not d.isascii() or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", d):
                 raise ValueError
-            _dt.date.fromisoformat(d)
+            day = _dt.date.fromisoformat(d)
         except ValueError:
-            bad(f"date must be an ISO date YYYY-MM-DD, got {d!r}")
+            out.append(("date", f"date must be an ISO date YYYY-MM-DD, got {_shown(d)}"))
+        else:
+            if not MIN_DATE <= day <= max_date():
+                out.append(("date", f"date must be an ISO date YYYY-MM-DD between {MIN_DATE.isoformat()} "
+                            f"and tomorrow, got {d!r}"))
     link = meta.get("link")
-    if isinstance(link, str) and link and not re.match(r"^https?://[^\s]{1,500}$", link):
-        bad(f"link must be an http(s) URL or \"\", got {link!r}")
+    if isinstance(link, str) and link and not link_ok(link):
+        out.append(("link", "link must be an http(s) URL (no quotes, angle brackets, spaces or control "
+                    f"characters; percent-encode them) or \"\", got {_shown(link)}"))
     return out
+
+
+def validate_metadata(meta: object, *, path: str = "<metadata>") -> list[Problem]:
+    """Problems with a metadata header object (empty list = valid).
+
+    Rules (see :data:`META_FIELDS`): the model name by :func:`model_name_ok`,
+    the link by :func:`link_ok`, ``date`` a real day from :data:`MIN_DATE` to
+    tomorrow, ``parameters`` a positive integer up to :data:`MAX_PARAMETERS`
+    or an ASCII string like ``"7B"`` (full-width digits are refused),
+    ``shots`` 0-100.
+    """
+    if not isinstance(meta, dict):
+        return [Problem(path, 0, f"metadata must be a JSON object, got {type(meta).__name__}")]
+    return [Problem(path, 0, msg) for _, msg in metadata_problems(meta)]
+
+
+def _bounded_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {digits} digits is too large (at most {MAX_INT_DIGITS})")
+    return int(text)
 
 
 def read_metadata(path: str | os.PathLike, *, limits: Limits = DEFAULT_LIMITS) -> tuple[dict | None, list[Problem]]:
@@ -261,7 +347,7 @@ def read_metadata(path: str | os.PathLike, *, limits: Limits = DEFAULT_LIMITS) -
         return None, [Problem(str(path), 0, f"metadata file is {size} bytes, over the limit of {limits.max_meta_bytes}")]
     try:
         meta = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_reject_constant,
-                          object_pairs_hook=_no_duplicate_keys)
+                          parse_int=_bounded_int, object_pairs_hook=_no_duplicate_keys)
     except UnicodeDecodeError as e:
         return None, [Problem(str(path), 0, f"metadata is not UTF-8 ({e.reason} at byte {e.start})")]
     except (ValueError, RecursionError) as e:
@@ -522,7 +608,7 @@ def validate_submission(
                 col.add(str(path), lineno, f"unknown split {split[:40]!r} for {task}{why}; "
                         f"test splits: {', '.join(spec.test_splits)}")
                 continue
-            if not _ID.match(item_id):
+            if not _ID.fullmatch(item_id):
                 col.add(str(path), lineno, f"malformed id {item_id[:60]!r}")
                 continue
             ids = reference(task, split)

@@ -34,6 +34,7 @@ import hashlib
 import html
 import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -139,6 +140,18 @@ class TestSetGroup:
 
 def _entry(doc: Mapping, task: str, split: str) -> Mapping | None:
     return doc.get("results", {}).get(task, {}).get(split)
+
+
+def _finite(v) -> float | None:
+    """``v`` as a float when it is a finite real number, else ``None`` (a document that did not come
+    through :func:`leaderboard.results.load_results` may hold anything)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    try:
+        v = float(v)
+    except OverflowError:
+        return None
+    return v if math.isfinite(v) else None
 
 
 def _agree(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
@@ -255,8 +268,8 @@ def build_board(
                 cells.append(Cell(None))
                 continue
             m = e["metrics"].get(e["primary_metric"], {})
-            lo, hi = m.get("ci_low"), m.get("ci_high")
-            cells.append(Cell(m.get("value"), (lo, hi) if lo is not None and hi is not None else None))
+            lo, hi = _finite(m.get("ci_low")), _finite(m.get("ci_high"))
+            cells.append(Cell(_finite(m.get("value")), (lo, hi) if lo is not None and hi is not None else None))
         compat = doc.get("evaluator", {}).get("compat", "")
         subs.append(Row(name, "submission", doc.get("submission", {}).get("file", "results"), cells, compat))
 
@@ -442,18 +455,51 @@ def render_markdown(boards: Sequence[Board], *, ci: bool = False) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def _md_escape(s: str) -> str:
-    return s.replace("|", "\\|").replace("<", "&lt;")
+_MD_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]!#|~])")
+_MD_AUTOLINK = re.compile(r"(?<=[A-Za-z])(:)(?=//)|(?<=www)(\.)", re.I)
+
+
+def _md_escape(s: object) -> str:
+    """Text as inert Markdown: no row break (CR/LF and other control characters become a
+    space), no markup (``|``, ``\\``, backticks, ``*``, ``_``, ``[``, ``]``, ``!``, ``#``, ``~``
+    backslash-escaped; ``&``, ``<``, ``>`` as entities), no bare-URL autolink.
+
+    >>> _md_escape("![b](http://x) | <img>\\n**x**")
+    '\\\\!\\\\[b\\\\](http\\\\://x) \\\\| &lt;img&gt; \\\\*\\\\*x\\\\*\\\\*'
+    """
+    text = _MD_BREAKS.sub(" ", str(s))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_AUTOLINK.sub(lambda m: "\\" + (m.group(1) or m.group(2)), text)
 
 
 # ----------------------------------------------------------------------------- csv
+
+#: A spreadsheet reads a cell starting with one of these as a formula (OWASP CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def _csv_text(s: object) -> str:
+    """A text cell that no spreadsheet runs: a leading ``=``, ``+``, ``-``, ``@``, tab or CR/LF
+    gets a ``'`` before it (numbers are written by :func:`render_csv` itself, unchanged).
+
+    >>> _csv_text("=2+5+cmd|' -C calc'!A0"), _csv_text("-x"), _csv_text("eCeLLM-L")
+    ("'=2+5+cmd|' -C calc'!A0", "'-x", 'eCeLLM-L')
+    """
+    text = str(s)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
 
 
 def render_csv(boards: Sequence[Board]) -> str:
     """One CSV for all boards: ``setting`` and ``test_set`` columns (rows of different test
     sets are not comparable), values and CI bounds per task."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    # RFC 4180 line ends: the writer then quotes every field holding CR or LF (with "\n" alone,
+    # a bare CR would go out unquoted).
+    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    tx = _csv_text
     tasks = [t for t in TASKS if any(t in b.columns for b in boards)]
     w.writerow(["setting", "split", "test_set", "fingerprint", "model", "kind", "source", "mean"]
                + [x for t in tasks for x in (t, f"{t}_ci_low", f"{t}_ci_high")])
@@ -465,15 +511,15 @@ def render_csv(boards: Sequence[Board]) -> str:
                 vals += ["" if c.value is None else f"{c.value:.6g}",
                          "" if not c.ci else f"{c.ci[0]:.6g}", "" if not c.ci else f"{c.ci[1]:.6g}"]
             src = r.source if r.kind != "submission" else f"{r.source} ({r.compat or 'paper'})"
-            w.writerow([b.setting, b.split, b.test_set, b.fingerprint, r.model, r.kind, src,
-                        "" if r.mean is None else f"{r.mean:.6g}"] + vals)
+            w.writerow([tx(b.setting), tx(b.split), tx(b.test_set), tx(b.fingerprint), tx(r.model), tx(r.kind),
+                        tx(src), "" if r.mean is None else f"{r.mean:.6g}"] + vals)
         if b.improvement is not None:
             vals = []
             for t in tasks:
                 v = b.improvement[b.columns.index(t)] if t in b.columns else None
                 vals += ["" if v is None else f"{v:.1f}", "", ""]
-            w.writerow([b.setting, b.split, b.test_set, b.fingerprint, "improvement (%)", "improvement", b.table,
-                        f"{b.improvement_avg:.1f}"] + vals)
+            w.writerow([tx(b.setting), tx(b.split), tx(b.test_set), tx(b.fingerprint), "improvement (%)",
+                        "improvement", tx(b.table), f"{b.improvement_avg:.1f}"] + vals)
     return buf.getvalue()
 
 

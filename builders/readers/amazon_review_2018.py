@@ -23,14 +23,13 @@ Examples
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from collections.abc import Callable, Container, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from builders.core import TaskReport, iter_json_lines, open_binary
+from builders.core import TaskReport, iter_json_lines
 
 
 class Interaction(NamedTuple):
@@ -124,41 +123,8 @@ def iter_review_objects(path: Path, report: TaskReport | None = None, *, max_lin
     >>> [o["overall"] for o in iter_review_objects(p, max_lines=2)]
     [5.0, 4.0]
     """
-    from builders import progress
-
-    label = Path(path).name
-    n = bad = undecodable = 0
-    tracker = progress.track(label, total=Path(path).stat().st_size)
-    every = progress.EVERY
-    try:
-        with open_binary(path) as f:
-            for lineno, raw in enumerate(itertools.islice(f, max_lines), 1):
-                if not lineno & every:
-                    tracker.update(n, progress.raw_position(f))
-                if not raw or raw.isspace():
-                    continue
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    undecodable += 1
-                    continue
-                try:
-                    obj = json.loads(line)
-                except ValueError:
-                    bad += 1
-                    continue
-                n += 1
-                yield obj
-    finally:
-        tracker.close(n)
-        if report is not None:
-            if n:
-                report.read(label, n)
-            if bad:
-                report.drop(f"{label}: malformed line", bad)
-            if undecodable:
-                report.drop(f"{label}: bad encoding", undecodable)
-
+    for _, obj in iter_json_lines(path, report, max_lines=max_lines):
+        yield obj
 
 def _review(obj) -> Interaction | None:
     if not isinstance(obj, dict):

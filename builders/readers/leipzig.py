@@ -96,6 +96,15 @@ def _rows(path: Path, header: tuple[str, ...], report: TaskReport, source: str, 
             yield [v if v != "" else None for v in row]
 
 
+def check_header(path: Path) -> None:
+    """Raise ``ValueError`` (one line, naming the file) unless ``path`` starts with its Leipzig header."""
+    path = Path(path)
+    header = _MAPPING_HEADER if path.name in MAPPING_FILES else _CATALOGUE_HEADERS[
+        "google" if "google" in path.name.lower() else "amazon"]
+    for _ in _rows(path, header, TaskReport("PM"), path.name):
+        break
+
+
 def read_catalogue(
     path: Path, report: TaskReport, *, platform: str | None = None, encoding: str = "release"
 ) -> list[Product]:

@@ -32,17 +32,11 @@ from builders.core import BuildConfig, Example, TaskReport
 from builders.readers.esci import LABELS
 from builders.release import json_text
 from builders.tasks import _esci
+from ecinstruct_eval.tasks import get_task
 
 CODE = "MPC"
-#: The release's option texts, in option order (letters A-D).
-OPTIONS = (
-    "A: The product is relevant to the query, and satisfies all the query specifications.",
-    "B: The product is somewhat relevant. It fails to fulfill some aspects of the query but the product can be "
-    "used as a functional substitute.",
-    "C: The product does not fulfill the query, but could be used in combination with a product exactly "
-    "matching the query.",
-    "D: The product is irrelevant to the query.",
-)
+#: The release's option texts, in option order (letters A-D): the task registry's.
+OPTIONS = tuple(get_task(CODE).lettered_options())
 #: ESCI label -> the option that is the record's output.
 OUTPUT_OF = dict(zip(LABELS, OPTIONS))
 

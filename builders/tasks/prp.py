@@ -47,14 +47,11 @@ from builders.core import NOT_SAMPLED, BuildConfig, Example, TaskReport, find_so
 from builders.readers.amazon_review_2018 import iter_meta
 from builders.release import json_text, py_rng, split_811
 from builders.sources import PAPER_CATEGORIES
+from ecinstruct_eval.tasks import get_task
 
 TASK = "PRP"
-#: The options exactly as the release stores them (``json_text(OPTIONS)``).
-OPTIONS = [
-    "A: Users who buy product 1 may also buy product 2.",
-    "B: Users who view product 1 may also view product 2.",
-    "C: The product 1 is similar with the product 2.",
-]
+#: The options exactly as the release stores them (``json_text(OPTIONS)``): the task registry's.
+OPTIONS = list(get_task(TASK).lettered_options())
 #: Metadata list -> (bit in a pair's relation mask, label).
 RELATIONS = (("also_buy", 1, "A"), ("also_view", 2, "B"), ("similar_item", 4, "C"))
 LABEL_OF_MASK = {bit: letter for _, bit, letter in RELATIONS}
@@ -138,7 +135,7 @@ def category_splits(cfg: BuildConfig, report: TaskReport, category: str, wanted:
     kept = [(pair, LABEL_OF_MASK[m]) for pair, m in masks.items() if m in LABEL_OF_MASK]
     several = len(masks) - len(kept)
     report.drop("title pair in more than one relation", several)
-    parts = dict(zip(SPLITS, split_811(kept)))
+    parts = dict(zip(SPLITS, split_811(kept, seed=cfg.seed)))
     chosen = {}
     for s in wanted:
         n = cfg.target("test_ood" if s == "test" and "train" not in wanted else s)
@@ -168,7 +165,7 @@ def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
     out: dict[str, list[Example]] = {}
     if ind:
         per_cat = {c: category_splits(cfg, report, c, SPLITS) for c in ind}
-        rng = py_rng(1)
+        rng = py_rng(cfg.seed)
         for s in SPLITS:
             pool = [ex for c in ind for ex in per_cat[c][s]]
             n = cfg.target(s)

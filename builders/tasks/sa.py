@@ -34,10 +34,11 @@ from builders.core import NOT_SAMPLED, BuildConfig, Example, TaskReport, find_so
 from builders.readers.amazon_review_2018 import iter_review_objects
 from builders.release import quota_concat, split_811
 from builders.sources import PAPER_CATEGORIES
+from ecinstruct_eval.tasks import get_task
 
 TASK = "SA"
-#: The options exactly as the release stores them (``json_text(OPTIONS)``).
-OPTIONS = ["A: very positive", "B: positive", "C: neutral", "D: negative", "E: very negative"]
+#: The options exactly as the release stores them (``json_text(OPTIONS)``): the task registry's.
+OPTIONS = list(get_task(TASK).lettered_options())
 #: ``int(overall)`` -> option (5 very positive ... 1 very negative).
 RATING_TO_OPTION = {5: OPTIONS[0], 4: OPTIONS[1], 3: OPTIONS[2], 2: OPTIONS[3], 1: OPTIONS[4]}
 IND_SPLITS = ("train", "validation", "test")
@@ -100,7 +101,7 @@ def category_splits(cfg: BuildConfig, report: TaskReport, category: str) -> dict
             category=category,
             source_ids=[str(obj.get("asin", "")), str(obj.get("reviewerID", ""))],
         ))
-    return dict(zip(IND_SPLITS, split_811(kept)))
+    return dict(zip(IND_SPLITS, split_811(kept, seed=cfg.seed)))
 
 
 def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:

@@ -331,6 +331,9 @@ def load_category(cfg: BuildConfig, report: TaskReport, category: str) -> _Categ
     if "_5." in inter_path.name:
         report.differs(f"SR {category}: no ratings CSV or full review file; the 5-core review file "
                        f"{inter_path.name} is read instead (a subset of the release's ratings)")
+    elif not inter_path.name.endswith((".csv", ".csv.gz")):
+        report.differs(f"SR {category}: the full review file {inter_path.name} is read for the interactions; "
+                       "the release read the ratings CSV, which holds the same (item, user, rating, time) rows")
     path14 = _meta_2014(cfg, category)
     if path14 is None:
         report.note(f"{category}: no Amazon Review 2014 metadata; empty 2018 titles and brands are not filled")
@@ -470,7 +473,7 @@ def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
                    "(categories in configured order, users in that order, each user's sequence; the pool holds the "
                    "texts of the items in the users' first-50 sequences), so the shuffled user order and every "
                    "candidate list differ from the release's")
-    rng = py_rng(1)
+    rng = py_rng(cfg.seed)
     out: dict[str, list[Example]] = {}
     if ood:
         cats = [load_category(cfg, report, c) for c in ood]

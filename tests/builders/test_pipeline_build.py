@@ -282,3 +282,18 @@ def test_progress_bars_only_when_asked_and_quiet_prints_nothing(tmp_path, capsys
                  "--tasks", "SA", "--sizes", "5", "--quiet"]) == 0
     assert capsys.readouterr() == ("", "")
     assert (tmp_path / "a" / "SA" / "train.jsonl").read_bytes() == (tmp_path / "c" / "SA" / "train.jsonl").read_bytes()
+
+
+def test_every_split_folder_copy_of_a_source_file_counts_for_resume(tmp_path):
+    """MAVE's real layout has mave_positives.jsonl in train/, val/ and test/: a change to any one rebuilds."""
+    from builders.pipeline import fingerprint
+
+    for split in ("train", "val", "test"):
+        folder = tmp_path / "mave" / split / "00_All"
+        folder.mkdir(parents=True)
+        for name in ("mave_positives.jsonl", "mave_negatives.jsonl"):
+            (folder / name).write_text("{}\n")
+    cfg = sample_config(tmp_path / "out", sources=tmp_path)
+    before = fingerprint("AVE", cfg)
+    (tmp_path / "mave" / "val" / "00_All" / "mave_positives.jsonl").write_text("{}\n{}\n")
+    assert fingerprint("AVE", cfg) != before

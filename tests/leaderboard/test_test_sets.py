@@ -8,7 +8,7 @@ import io
 import json
 
 import pytest
-from conftest import META, RELEASE_ORIGIN, fake_score, write_gold_submission
+from conftest import META, RELEASE_ORIGIN, fake_score, load, write_gold_submission
 
 from ecinstruct_eval.cli import main
 from ecinstruct_eval.testsets import split_fingerprint
@@ -57,7 +57,6 @@ def _old(path, tmp_path, name="old"):
 
 
 def test_results_carry_the_scored_test_set(files, official_dir, rebuild_dir, build_dir):
-    from conftest import load
 
     off, reb, bare = (load_results(files[k]) for k in ("off-a", "reb-a", "bare"))
     assert off["schema_version"] == 2 and off["test_origin"] == RELEASE_ORIGIN
@@ -73,7 +72,6 @@ def test_results_carry_the_scored_test_set(files, official_dir, rebuild_dir, bui
 def test_report_that_does_not_describe_the_records_claims_no_origin(official_dir, tmp_path):
     import shutil
 
-    from conftest import load
 
     root = tmp_path / "edited"
     shutil.copytree(official_dir, root)
