@@ -29,7 +29,10 @@ Two output-size modes:
 - ``--sizes 10`` (the primary check): train 100, other splits 10, which 1x
   already fills, so every factor writes the same output and only the input
   grows.  Claims: time at most linear in input (20x input within 1.3 x 20 =
-  26x time) and peak memory flat (20x within 1.3x the peak of 1x).
+  26x time) and peak memory flat (20x within 1.3x the peak of 1x), except
+  for SA, PRP and SR, whose release procedure holds a whole category before
+  splitting it (:data:`WHOLE_CATEGORY`): their memory grows with the input up
+  to that bound, and only their time is checked.
 - ``--sizes paper``: Table A3's 10K/1K/1K/1K.  The bundled samples are far
   smaller than that, so the output grows with the input here; this mode
   mixes output growth with input growth and is reported for information.
@@ -240,6 +243,14 @@ def summarise(runs: list[dict], input_bytes: dict[str, int]) -> dict:
             "peak_all": [round(r["peak_rss_mb"], 1) for r in runs]}
 
 
+#: Tasks whose release procedure holds a whole category before it splits it (SA: the filtered
+#: reviews of the first 200,000 lines, for SPLIT-811; PRP: the category's title pairs, a set
+#: in the release; SR: the category's interactions, for the 5-core and the users' sequences).
+#: Their memory grows with the input up to those bounds: only their time is checked.
+WHOLE_CATEGORY = {"SA": "the filtered reviews of the first 200,000 lines per category",
+                  "PRP": "a category's title pairs", "SR": "a category's interactions"}
+
+
 def verdict(base: dict, top: dict) -> dict:
     """Time and memory ratios of ``top`` over ``base`` and whether they meet the issue's claims."""
     in_ratio = top["input_mb"] / base["input_mb"]
@@ -301,13 +312,16 @@ def report(results: dict, factors: list[int], repeats: int) -> bool:
         for task, by_f in per_task.items():
             v = verdict(by_f[base_f], by_f[top_f])
             by_f["verdict"] = v
-            good = v["linear"] and v["flat"]
+            whole = WHOLE_CATEGORY.get(task)
+            good = v["linear"] and (v["flat"] or whole is not None)
             if primary:
                 ok &= good
+            memory = ("memory flat" if v["flat"] else
+                      f"memory grows (the release's procedure holds {whole})" if whole else
+                      "memory NOT flat (limit 1.3x)")
             print(f"{task:<4} {v['input_ratio']:8.1f} {v['time_ratio']:7.1f} {v['memory_ratio']:9.2f} "
                   f"{v['build_memory_ratio']:9.2f}  "
-                  f"{'time linear' if v['linear'] else 'time NOT linear'}, "
-                  f"{'memory flat' if v['flat'] else 'memory NOT flat (limit 1.3x)'}")
+                  f"{'time linear' if v['linear'] else 'time NOT linear'}, {memory}")
     return ok
 
 

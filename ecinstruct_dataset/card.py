@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ecinstruct_dataset.configs import CONFIGS, DEFAULT_CONFIG
+from ecinstruct_dataset.licences import NOTE, licence_table
 from ecinstruct_eval.tasks import TASKS
 
 if TYPE_CHECKING:
@@ -426,6 +427,8 @@ def render_card(
         "task_examples": task_examples(result.examples),
         "instructions": instructions_section(result.instructions),
         "release_section": release_section(result),
+        "licences_table": licence_table(),
+        "licences_note": NOTE,
         "repo_id": repo,
     }
     card.text = "\n" + render_template(_COMMENT.sub("", card.text), context).lstrip("\n")

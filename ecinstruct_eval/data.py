@@ -122,7 +122,8 @@ def _not_found(task: str, split: str, detail: str) -> DataNotFoundError:
     return DataNotFoundError(
         f"cannot load ECInstruct {task}/{split}: {detail}; set the {DATA_ENV} environment "
         "variable to a build folder, an exported dataset folder or a Hub id (or pass --data on the "
-        "command line, location= in Python), or give the gold records directly (--references, references=)."
+        "command line), or give the gold records directly (--references on the command line, "
+        "references= to score() in Python)."
     )
 
 
@@ -515,17 +516,28 @@ def _read_predictions_file(path: Path) -> list[dict]:
             return [_from_record({"id": k, "prediction": v}, f"{path}, id {k!r}")
                     for k, v in data.items()]
         if isinstance(data, list):
-            return _from_sequence(data, f"{path}, ")
+            return _from_sequence(data, f"{path}, ", require_ids=True)
         raise ValueError(f"{path}: expected a JSON list or object, got {type(data).__name__}")
-    return [_from_record(obj, f"{path}, line {lineno}") for lineno, obj in iter_jsonl(path)]
+    return [_with_id(_from_record(obj, f"{path}, line {lineno}"), f"{path}, line {lineno}")
+            for lineno, obj in iter_jsonl(path)]
 
 
-def _from_sequence(items, where: str) -> list[dict]:
-    """Bare strings (or None) aligned by position, or records with ``id``/``prediction``."""
+def _with_id(record: dict, where: str) -> dict:
+    """``record``, which must carry an ``id``: records in files are aligned by id, never silently by position."""
+    if record.get("id") is None:
+        raise ValueError(f"{where}: no 'id'; prediction records are aligned with the references by id "
+                         "(for outputs in reference order, write a JSON file holding a list of strings)")
+    return record
+
+
+def _from_sequence(items, where: str, *, require_ids: bool = False) -> list[dict]:
+    """Bare strings (or None) aligned by position, or records with ``id``/``prediction``
+    (``require_ids``: records must carry one, as in files)."""
     out = []
     for k, item in enumerate(items):
         if item is None or isinstance(item, str):
             out.append({"id": None, "prediction": item})
         else:
-            out.append(_from_record(item, f"{where}item {k}"))
+            rec = _from_record(item, f"{where}item {k}")
+            out.append(_with_id(rec, f"{where}item {k}") if require_ids else rec)
     return out

@@ -479,8 +479,10 @@ def _ranking(spec, preds, refs, compat, failed, gold):
 
 def _extraction(spec, preds, refs, compat, failed, split, golds):
     if compat == "released":
-        ood = split in OOD_SPLITS
-        rows = [released.ave_item(p, g, ood=ood) for p, g in zip(preds, golds)]
+        # OOD matching follows each record's own split (the authors' "OOD" in the setting), the
+        # split argument only for records that do not say
+        rows = [released.ave_item(p, g, ood=r.get("split", split) in OOD_SPLITS)
+                for p, g, r in zip(preds, golds, refs)]
         arr = np.array([r[:3] for r in rows], dtype=np.int64).reshape(-1, 3)
         fail = np.array([r[3] for r in rows], dtype=bool)
         columns = {"hits": arr[:, 0], "n_gold": arr[:, 1], "n_pred": arr[:, 2], "failed": fail,
@@ -576,8 +578,8 @@ def score(predictions: Any, task: str | TaskSpec, references: Any = None, *,
         or the older one (``"A"``, ``"B, A, C"``); :func:`gold_answer` reads
         them.  Default: ``load_split(task, split)`` from ``$ECINSTRUCT_DATA``.
     split : str
-        Split to load when ``references`` is None (also tells the released
-        AVE scorer whether the split is OOD).
+        Split to load when ``references`` is None (and, for references that
+        carry no ``split``, whether the released AVE scorer matches as OOD).
     compat : {"paper", "released"}
         ``"paper"``: the paper's definitions (failed outputs count as wrong,
         macro over the label set with never-predicted classes included, NDCG

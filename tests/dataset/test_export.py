@@ -76,7 +76,7 @@ def test_export_holds_only_data_and_the_card(export_dir):
     assert not [f for f in files if f.endswith(".py")]
     assert "README.md" in files
     # the build report travels with the data: it names where the test sets came from
-    assert all(f in ("README.md", "build_report.json") or (f.endswith(".parquet") and f.split("/")[0] in TASKS)
+    assert all(f in ("README.md", "build_report.json", "LICENSE.md") or (f.endswith(".parquet") and f.split("/")[0] in TASKS)
                for f in files)
 
 
@@ -214,3 +214,12 @@ def test_an_id_reused_in_another_split_is_refused(build_dir, tmp_path):
     path.write_text(path.read_text().replace('"PSI-validation-00001"', '"PSI-train-00004"'))
     with pytest.raises(ValueError, match="PSI: id 'PSI-train-00004' occurs in both train and validation"):
         export(bad, tmp_path / "out")
+
+
+def test_the_card_links_the_licence_of_each_source(export_dir):
+    card = (export_dir / "README.md").read_text(encoding="utf-8")
+    assert "\nlicense: other\n" in card and "\nlicense_link: LICENSE.md\n" in card
+    licence = (export_dir / "LICENSE.md").read_text(encoding="utf-8")
+    for source in ("Amazon Review 2018", "Amazon-Google Products", "Shopping Queries Dataset", "AmazonQA"):
+        assert source in licence and source in card
+    assert "CC BY 4.0" in licence and "Apache License 2.0" in licence
