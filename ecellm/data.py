@@ -146,7 +146,9 @@ def encode_example(
                                                         arch=arch), arch=arch)
 
     eos = tokenizer.eos_token_id
-    full_response = list(tokenizer(str(record["output"]), add_special_tokens=False)["input_ids"])
+    full_response = _response_ids(record, tokenizer, arch=arch, prompt_format=prompt_format,
+                                  prompt=lambda: build_prompt(record, style=style, tokenizer=tokenizer,
+                                                              prompt_format=prompt_format, arch=arch))
     response_ids = full_response[: max(1, max_length // 2) - 1]
     response_cut = len(response_ids) < len(full_response)
     if not response_ids or response_ids[-1] != eos:
@@ -167,6 +169,28 @@ def encode_example(
     ids = prompt_ids + response_ids
     return {"input_ids": ids, "labels": [IGNORE_INDEX] * len(prompt_ids) + response_ids, "length": len(ids),
             **flags}
+
+
+def _response_ids(record, tokenizer, *, arch: str, prompt_format: str, prompt) -> list[int]:
+    """Token ids of ``record["output"]`` as the model learns to produce them.
+
+    The release trained causal models on one text, prompt then output, so
+    the output's first token is the one that follows its prompt (with
+    SentencePiece, ``A`` after ``### Response:\n``, not ``▁A`` as the output
+    alone gives): for the released format the response is the joint text's
+    tokens after the prompt's.  Appendix E's prompt ends in ``"response: "``,
+    and the output is tokenized alone, as generation continues it.
+    """
+    output = str(record["output"])
+    if arch == "causal" and prompt_format == "released":
+        from ecellm.modeling import prompt_token_ids
+
+        text = prompt()
+        alone = prompt_token_ids(tokenizer, text, arch=arch)
+        joint = prompt_token_ids(tokenizer, text + output, arch=arch)
+        if len(joint) > len(alone) and joint[: len(alone)] == alone:
+            return joint[len(alone):]
+    return list(tokenizer(output, add_special_tokens=False)["input_ids"])
 
 
 def _shorten_input(record, tokenizer, encode_prompt, prompt_ids: list[int], room: int) -> list[int]:

@@ -44,6 +44,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from builders.core import UNSEEN_OF
+from builders.locking import LOCK_NAME, lock_output
 from ecinstruct_eval.release import CARD_SIZES, HUB_ID, TASK_NAMES, destination
 
 #: The release table's columns, all read as strings (``options``, ``few_shot_example`` may be null).
@@ -69,10 +71,10 @@ def parse_options(stored: str | None, task: str, where: str = "") -> list[str]:
         raise ReleaseImportError(f"{where}: {task} options is not a string of at most {MAX_OPTIONS_CHARS} characters")
     try:
         value = json.loads(stored)
-    except ValueError:
+    except (ValueError, RecursionError):
         try:
             value = ast.literal_eval(stored)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             raise ReleaseImportError(f"{where}: {task} options is neither a JSON array nor a Python list: "
                                f"{stored[:60]!r}") from None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -84,7 +86,7 @@ def _attributes(output: str) -> list[dict]:
     """AVE's gold triples from its JSON output (``[]`` when it is not such a list)."""
     try:
         value = json.loads(output)
-    except ValueError:
+    except (ValueError, RecursionError):
         return []
     if not isinstance(value, list):
         return []
@@ -232,7 +234,45 @@ def import_release(
     revision: str | None = None,
     log=print,
 ) -> dict:
-    """Import the release table into the build folder ``out``; return the report written there."""
+    """Import the release table into the build folder ``out``; return the report written there.
+
+    ``out`` must be empty or hold an earlier import, which is replaced; the
+    folder is locked as builds lock it (:mod:`builders.locking`).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with lock_output(out / LOCK_NAME, out, kind="import"):
+        _clear_previous_import(out)
+        return _import_locked(source, out, qpr_labels=qpr_labels, revision=revision, log=log)
+
+
+def _clear_previous_import(out: Path) -> None:
+    """Remove an earlier import's task folders; refuse a folder that holds anything else.
+
+    A build folder mixed with imported tasks would pass rebuilt test sets off as the release's.
+    """
+    from builders.locking import remove_tree
+    from ecinstruct_eval.tasks import TASKS
+
+    entries = [p for p in out.iterdir() if p.name != LOCK_NAME]
+    if not entries:
+        return
+    try:
+        previous = json.loads((out / "build_report.json").read_text(encoding="utf-8"))["origin"]["kind"]
+    except (OSError, ValueError, KeyError, TypeError):
+        previous = None
+    foreign = [p.name for p in entries if p.name not in (*TASKS, "build_report.json")]
+    if previous != "release" or foreign:
+        raise ReleaseImportError(f"{out} is not empty and not an earlier import ({', '.join(sorted(p.name for p in entries)[:4])}"
+                                 f"{' ...' if len(entries) > 4 else ''}); import into an empty or new folder")
+    for p in entries:
+        if p.is_dir():
+            remove_tree(p)
+        else:
+            p.unlink()
+
+
+def _import_locked(source, out: Path, *, qpr_labels, revision, log) -> dict:
     from builders.core import label_counts, write_json_atomic, write_jsonl_atomic
     from ecinstruct_eval.testsets import split_fingerprint
 
@@ -252,7 +292,8 @@ def import_release(
         if code is None:
             skipped[f"unknown task name {name!r:.40}"] += 1
             continue
-        dest = destination(row.get("setting"), row.get("split"))
+        setting, split = row.get("setting"), row.get("split")
+        dest = destination(setting, split) if isinstance(setting, str) and isinstance(split, str) else None
         if dest is None:
             skipped[f"no counterpart in ECInstruct: setting {row.get('setting')!r:.40} split "
                     f"{row.get('split')!r:.10}"] += 1
@@ -283,7 +324,6 @@ def import_release(
             _attach_relevance(splits["QPR"], read_qpr_labels(Path(qpr_labels)), Path(qpr_labels))
             labels_origin = {"file": str(qpr_labels), "sha256": _sha256([Path(qpr_labels)])}
 
-    out = Path(out)
     report: dict = {"tasks": {}}
     for code in sorted(set(splits) | set(extras), key=list(TASK_NAMES.values()).index):
         task_dir = out / code
@@ -327,33 +367,47 @@ def _pair_by_position(by_split: dict[str, list[dict]]) -> None:
 
 
 def _pair_one_shots(code: str, by_split: dict[str, list[dict]], shots: dict[str, list[dict]]) -> list[str]:
-    """Set ``few_shot_id`` from the one-shot rows; return notes on what could not be paired."""
+    """Set ``few_shot_id`` from the one-shot rows; return notes on what could not be paired.
+
+    A one-shot row is the test record (its input, options, output) with the
+    training example in ``few_shot_example``; both are matched by text, so
+    neither the rows' order nor a repeated row matters.  The unseen copies of a
+    test record get its pairing.
+    """
     _pair_by_position(by_split)
-    train = by_split.get("train", [])
-    index = {_text_key(r["input"], r["options"], r["output"]): r["id"] for r in train}
+    train = {_text_key(r["input"], r["options"], r["output"]): r["id"] for r in by_split.get("train", [])}
     notes = []
     for split, rows in shots.items():
-        tests = by_split.get(split, [])
-        if len(rows) != len(tests):
-            notes.append(f"{len(rows)} one-shot rows for {len(tests)} {split} records")
-        unmatched = 0
-        for row, rec in zip(rows, tests):
-            if row.get("input") != rec["input"] or row.get("output") != rec["output"]:
-                raise ReleaseImportError(f"{row['_where']}: one-shot row {tests.index(rec)} of {code} {split} is not "
-                                   f"test record {rec['id']} (the release pairs them by position)")
+        tests: dict[str, list[dict]] = {}
+        for rec in by_split.get(split, []):
+            tests.setdefault(_text_key(rec["input"], rec["options"], rec["output"]), []).append(rec)
+        unmatched = orphans = 0
+        for row in rows:
             try:
+                test_key = _text_key(row.get("input"), parse_options(row.get("options"), code, row["_where"]),
+                                     row.get("output"))
                 example = json.loads(row.get("few_shot_example") or "")
                 key = _text_key(example["input"], parse_options(example.get("options"), code), example["output"])
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 raise ReleaseImportError(f"{row['_where']}: few_shot_example is not the JSON of a training "
-                                   "record (input, [options,] output)") from None
-            if key in index:
-                rec["few_shot_id"] = index[key]
-            else:
+                                         "record (input, [options,] output)") from None
+            if test_key not in tests:
+                orphans += 1
+            elif key not in train:
                 unmatched += 1
+            else:
+                for rec in tests[test_key]:
+                    rec["few_shot_id"] = train[key]
+        if orphans:
+            notes.append(f"{orphans} one-shot rows of {split} match no {split} record (skipped)")
         if unmatched:
             notes.append(f"{unmatched} one-shot examples of {split} are not in the training split; "
-                         "those keep training record i")
+                         "those records keep training record i")
+        unseen = UNSEEN_OF.get(split)
+        if unseen in by_split:
+            shot_of = {r["input"]: r["few_shot_id"] for r in by_split.get(split, [])}
+            for rec in by_split[unseen]:
+                rec["few_shot_id"] = shot_of.get(rec["input"], rec["few_shot_id"])
     return notes
 
 
@@ -369,9 +423,12 @@ def _attach_relevance(by_split: dict[str, list[dict]], labels: list[list[str]], 
         if n != len(grades):
             raise ReleaseImportError(f"{path}: {rec['id']} lists {n} products but its labels have {len(grades)} grades")
         rec["relevance"] = list(grades)
-    for rec, unseen in zip(tests, by_split.get("test_unseen", [])):
-        if unseen["input"] == rec["input"]:
-            unseen["relevance"] = list(rec["relevance"])
+    grades_of = {rec["input"]: rec["relevance"] for rec in tests}
+    for unseen in by_split.get("test_unseen", []):
+        if unseen["input"] not in grades_of:
+            raise ReleaseImportError(f"{unseen['id']}: QPR unseen-instruction record whose product list is "
+                                     "not a test record's; its grades cannot be taken from the label file")
+        unseen["relevance"] = list(grades_of[unseen["input"]])
 
 
 # --------------------------------------------------------------------------- command line
@@ -390,12 +447,13 @@ def configure_parser(parser) -> None:
 
 
 def run(args) -> int:
+    from builders.locking import OutputLocked
     from ecinstruct_dataset.cli import one_line
 
     log = (lambda _m: None) if args.quiet else print
     try:
         import_release(args.source, args.out, qpr_labels=args.qpr_labels, revision=args.revision, log=log)
-    except (ReleaseImportError, OSError, ValueError, KeyError) as e:
+    except (ReleaseImportError, OutputLocked, OSError, ValueError, KeyError, TypeError, RecursionError) as e:
         print(f"ecinstruct import: {one_line(e)}", file=sys.stderr)
         return 2
     return 0

@@ -221,11 +221,18 @@ def load_split(task: str, split: str, location: str | os.PathLike | None = None)
     'C'
     """
     spec = get_task(task)
-    if split not in spec.splits:
+    extra = split.startswith("single_")  # an imported release's seed-instruction data (BUILD/<TASK>/extra/)
+    if split not in spec.splits and not extra:
         raise ValueError(
             f"{spec.code} has no split {split!r}; valid splits: {', '.join(spec.splits)}"
         )
     loc = resolve_location(location)
+    if extra:
+        candidate = Path(loc or "") / spec.code / "extra" / f"{split}.jsonl"
+        if loc is None or not candidate.is_file():
+            raise _not_found(spec.code, split, f"{split} is the seed-instruction data of an `ecinstruct import`, "
+                                               f"expected at {candidate}")
+        return read_jsonl(candidate)
     if loc is None:
         raise _not_found(spec.code, split, "no dataset location is configured")
     path = Path(loc)

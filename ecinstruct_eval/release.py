@@ -103,9 +103,15 @@ def task_code(name: str) -> str:
     raise KeyError(f"unknown task {name!r}{hint}")
 
 
+_BY_LOWER = {(s.lower(), sp): d for (s, sp), d in DESTINATIONS.items()}
+
+
 def destination(setting: str, split: str) -> Destination | None:
-    """Where the release's rows of ``setting`` and ``split`` go, or ``None`` (no counterpart)."""
-    return DESTINATIONS.get((setting, split))
+    """Where the release's rows of ``setting`` and ``split`` go, or ``None`` (no counterpart).
+
+    Settings match whatever their case (``IND_Diverse_Instruction_1-Shot``).
+    """
+    return _BY_LOWER.get((setting.strip().lower(), split.strip().lower()))
 
 
 def our_split(split: str, *, setting: str | None = None) -> str:

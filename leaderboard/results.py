@@ -492,7 +492,7 @@ def score_submission(
                 ag_settings.setdefault(task, settings)
             ids_hash = hashlib.sha256("\n".join(str(r["id"]) for r in refs).encode()).hexdigest()
             test_set = split_fingerprint(refs)
-            if (task, split) in recorded and recorded[(task, split)] != test_set["sha256"]:
+            if recorded.get((task, split)) != test_set["sha256"]:  # unlisted sets count as mismatched
                 mismatched.append(f"{task}/{split}")
             results.setdefault(task, {})[split] = {
                 "n": n,

@@ -218,3 +218,86 @@ def test_import_export_load_and_gold_outputs_score_perfectly(imported, tmp_path)
             # F1 is 0 on a tiny split without positives even when every answer is right: use accuracy there
             metric = "accuracy" if "accuracy" in got["metrics"] else got["primary"]
             assert got["metrics"][metric] == pytest.approx(1.0, abs=1e-6), (task, split, metric)
+
+
+def _rows(path: Path) -> list[dict]:
+    return pq.read_table(path).to_pylist()
+
+
+def _write(rows: list[dict], path: Path) -> Path:
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+def test_import_refuses_a_build_folder_and_replaces_an_earlier_import(tmp_path):
+    """Imported tasks never mix with rebuilt ones: those would pass rebuilt test sets off as the release's."""
+    path, _ = release_table()
+    with pytest.raises(ValueError, match="not empty and not an earlier import"):
+        import_release(path, sample_build(), log=lambda _m: None)
+    out = tmp_path / "imp"
+    import_release(path, out, log=lambda _m: None)
+    pm_only = _write([r for r in _rows(path) if r["task"] == "Product_Matching"], tmp_path / "pm.parquet")
+    report = import_release(pm_only, out, log=lambda _m: None)
+    assert sorted(p.name for p in out.iterdir()) == ["PM", "build_report.json"] and list(report["tasks"]) == ["PM"]
+
+
+def test_one_shot_rows_pair_by_text_whatever_their_order_or_repeats(tmp_path):
+    path, expected = release_table()
+    rows = _rows(path)
+    shots = [r for r in rows if r["task"] == "Sentiment_Analysis" and r["setting"].endswith("1-shot")
+             and r["setting"].startswith("IND")]
+    others = [r for r in rows if r not in shots]
+    mixed = _write(others + shots[::-1] + shots[:1], tmp_path / "t.parquet")
+    import_release(mixed, tmp_path / "out", log=lambda _m: None)
+    n = len(expected["SA"]["train"])
+    test = read_jsonl(tmp_path / "out" / "SA" / "test.jsonl")
+    assert [r["few_shot_id"] for r in test] == [f"SA-train-{(i + 1) % n:05d}" for i in range(len(test))]
+    unseen = read_jsonl(tmp_path / "out" / "SA" / "test_unseen.jsonl")
+    assert [r["few_shot_id"] for r in unseen] == [r["few_shot_id"] for r in test]
+
+
+def test_qpr_unseen_grades_follow_the_product_list_not_the_row_position(tmp_path):
+    path, _ = release_table()
+    rows = _rows(path)
+    unseen = [r for r in rows if r["task"] == "Query_Product_Rank" and r["setting"] == "IND_Unseen_Instruction"]
+    others = [r for r in rows if r not in unseen]
+    rotated = _write(others + unseen[1:] + unseen[:1], tmp_path / "t.parquet")
+    import_release(rotated, tmp_path / "out", qpr_labels=LABELS, log=lambda _m: None)
+    grades = {r["input"]: r["relevance"] for r in read_jsonl(tmp_path / "out" / "QPR" / "test.jsonl")}
+    for r in read_jsonl(tmp_path / "out" / "QPR" / "test_unseen.jsonl"):
+        assert r["relevance"] == grades[r["input"]]
+
+
+@pytest.mark.parametrize("field,value", [("setting", ["IND"]), ("options", "[" * 200_000),
+                                         ("output", "[" * 200_000)])
+def test_hostile_rows_are_one_line_errors_or_skipped(tmp_path, capsys, field, value):
+    base = {"task": "Sentiment_Analysis" if field == "options" else "Attribute_Value_Extraction",
+            "setting": "IND_Diverse_Instruction", "split": "train", "instruction": "i", "input": "x",
+            "options": None, "output": "[]", "few_shot_example": None}
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps({**base, field: value}) + "\n")
+    from ecinstruct_eval.cli import main
+
+    code = main(["import", str(path), "--out", str(tmp_path / "out"), "-q"])
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) <= 1 and "Traceback" not in err
+    assert code in (0, 2)
+
+
+def test_settings_match_whatever_their_case():
+    from ecinstruct_eval.release import destination
+
+    assert destination("IND_Diverse_Instruction_1-Shot", "test").kind == "one_shot"
+    assert destination("ood_diverse_instruction", "test").name == "test_ood"
+
+
+def test_single_setting_predictions_score_on_the_extra(imported, tmp_path, capsys):
+    from ecinstruct_eval.cli import main
+
+    out, _, expected = imported
+    preds = tmp_path / "p.json"
+    preds.write_text(json.dumps([r["output"] for r in expected["SA"]["train"]]))
+    assert main(["score", "--task", "Sentiment_Analysis", "--setting", "IND_Single_Instruction", "--split", "train",
+                 "--predictions", str(preds), "--data", str(out), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["n"] == len(expected["SA"]["train"]) and got["metrics"]["accuracy"] == 1.0

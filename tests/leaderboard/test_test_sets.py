@@ -86,6 +86,22 @@ def test_report_that_does_not_describe_the_records_claims_no_origin(official_dir
     assert any("does not describe the records scored (PM/test" in m for m in said)
 
 
+def test_test_sets_the_report_does_not_list_claim_no_origin(official_dir, tmp_path):
+    """A release report beside task folders it does not describe (e.g. rebuilt ones) is no proof."""
+    import shutil
+
+    root = tmp_path / "partial"
+    shutil.copytree(official_dir, root)
+    report = json.loads((root / "build_report.json").read_text())
+    report["tasks"]["PM"].pop("test_sets", None)
+    (root / "build_report.json").write_text(json.dumps(report))
+    said = []
+    sub = write_gold_submission(root, tmp_path / "s.jsonl")
+    doc = score_submission(sub, location=root, scorer=fake_score, n_resamples=0, tasks=["PM"],
+                           progress=said.append)
+    assert doc["test_origin"] is None
+
+
 def test_table_separates_test_sets_and_shows_paper_rows_only_beside_official(files, capsys):
     paths = [str(files[k]) for k in ("reb-a", "off-a", "reb-b", "off-b")]
     assert main(["leaderboard", "table", *paths, "--setting", "ind"]) == 0

@@ -284,3 +284,32 @@ def test_answer_cut_on_raw_generations(style):
     assert answer_from_released("\n D: negative  ", marker) == "D: negative"
     # Flan-T5: the generated text whole, even if it contains the alpaca marker.
     assert answer_from_released(" x ### Response: y ", None) == "x ### Response: y"
+
+
+class _LeadingSpaceTokenizer:
+    """Characters as ids, the first one of a text marked as SentencePiece marks a word start ("▁A" vs "A")."""
+
+    bos_token, eos_token, bos_token_id, eos_token_id = None, "</s>", None, 1
+
+    def __call__(self, text, add_special_tokens=True):
+        ids = [1000 + ord(c) for c in text]
+        if ids:
+            ids[0] += 100_000  # the leading-space form of the first character
+        return {"input_ids": ids}
+
+
+def test_released_training_tokenizes_prompt_and_output_as_one_text():
+    """The release trained on prompt + output as one text: the answer's first token is the one that
+    follows the prompt there, not the output's leading-space form when tokenized alone."""
+    from ecellm.data import encode_example
+    from ecinstruct_eval.prompts import build_prompt
+
+    rec = {"task": "PSI", "instruction": "Is it a substitute?", "input": "{}", "options": [], "output": "yes"}
+    tok = _LeadingSpaceTokenizer()
+    released = encode_example(rec, tok, arch="causal", prompt_format="released", style="alpaca")
+    answer = [i for i in released["labels"] if i != -100]
+    assert answer == [1000 + ord(c) for c in "yes"] + [tok.eos_token_id]
+    prompt = build_prompt(rec, prompt_format="released", style="alpaca", arch="causal")
+    assert released["input_ids"] == tok(prompt + "yes")["input_ids"] + [tok.eos_token_id]
+    appendix = encode_example(rec, tok, arch="causal", prompt_format="appendix-e")
+    assert [i for i in appendix["labels"] if i != -100][0] == 100_000 + 1000 + ord("y")  # output alone
