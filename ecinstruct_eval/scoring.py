@@ -344,7 +344,8 @@ def gold_answer(task: str | TaskSpec, ref: Mapping) -> Any:
         rel = ref.get("relevance")
         if not rel or isinstance(rel, str):
             raise ValueError("no 'relevance' (the ESCI grade of every option); pass the dataset "
-                             "records, not gold strings")
+                             "records, not gold strings (records imported from the release get their "
+                             "grades from its QPR label file: `ecinstruct import ... --qpr-labels label.json`)")
         bad = [g for g in rel if not (g in ESCI_GRADES or (
             isinstance(g, (int, float)) and not isinstance(g, bool) and 0 <= g < float("inf")))]
         if bad:
