@@ -8,13 +8,13 @@ Examples
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 from leaderboard.reference import SETTING_SPLIT, paper_table
 from leaderboard.results import compat_of, display_names
+from leaderboard.table import _finite
 
 
 def paper_rows_left_out(results: Sequence[Mapping], *, setting: str = "IND") -> str:
@@ -45,18 +45,6 @@ paper_rows_left_out.__test__ = False
 test_sets_note.__test__ = False
 
 __all__ = ["plot_results", "save_plot"]
-
-
-def _finite(v) -> float | None:
-    """``v`` when it is a finite real number, else ``None`` (documents not read through
-    :func:`leaderboard.results.load_results` may hold anything)."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return None
-    try:
-        v = float(v)
-    except OverflowError:
-        return None
-    return v if math.isfinite(v) else None
 
 
 def _plain(label: str) -> str:

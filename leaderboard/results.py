@@ -61,6 +61,8 @@ from leaderboard.submission import (
     Limits,
     SubmissionError,
     iter_submission,
+    no_duplicate_keys,
+    reject_constant,
     validate_submission,
 )
 
@@ -904,19 +906,6 @@ def validate_results(doc, source: str | os.PathLike = "<results>") -> dict:
     return doc
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON (write null for a missing value)")
-
-
-def _no_duplicate_keys(pairs):
-    out = {}
-    for k, v in pairs:
-        if k in out:
-            raise ValueError(f"duplicate key {_show(k, 40)}")
-        out[k] = v
-    return out
-
-
 def load_results(path: str | os.PathLike) -> dict:
     """Read a results file and check it completely (:func:`validate_results`) before any use.
 
@@ -936,8 +925,8 @@ def load_results(path: str | os.PathLike) -> dict:
     if len(data) > MAX_RESULTS_BYTES:
         raise ResultsError(f"{shown}: cannot read results file (over {MAX_RESULTS_BYTES} bytes)")
     try:
-        doc = json.loads(data.decode("utf-8"), parse_constant=_reject_constant,
-                         object_pairs_hook=_no_duplicate_keys)
+        doc = json.loads(data.decode("utf-8"), parse_constant=reject_constant,
+                         object_pairs_hook=no_duplicate_keys)
     except UnicodeDecodeError as e:
         raise ResultsError(f"{shown}: cannot read results file (not UTF-8: {e.reason} at byte {e.start})") from None
     except RecursionError:

@@ -346,8 +346,8 @@ def read_metadata(path: str | os.PathLike, *, limits: Limits = DEFAULT_LIMITS) -
     if size > limits.max_meta_bytes:
         return None, [Problem(str(path), 0, f"metadata file is {size} bytes, over the limit of {limits.max_meta_bytes}")]
     try:
-        meta = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_reject_constant,
-                          parse_int=_bounded_int, object_pairs_hook=_no_duplicate_keys)
+        meta = json.loads(path.read_bytes().decode("utf-8"), parse_constant=reject_constant,
+                          parse_int=_bounded_int, object_pairs_hook=no_duplicate_keys)
     except UnicodeDecodeError as e:
         return None, [Problem(str(path), 0, f"metadata is not UTF-8 ({e.reason} at byte {e.start})")]
     except (ValueError, RecursionError) as e:
@@ -360,15 +360,18 @@ def read_metadata(path: str | os.PathLike, *, limits: Limits = DEFAULT_LIMITS) -
 # ----------------------------------------------------------------------------- lines
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
+def reject_constant(name: str):
+    """``json.loads`` hook: NaN and Infinity are not JSON (untrusted files must not carry them)."""
+    raise ValueError(f"{name} is not valid JSON (write null for a missing value)")
 
 
-def _no_duplicate_keys(pairs):
+def no_duplicate_keys(pairs):
+    """``json.loads`` hook: a repeated key is an error, not a silent overwrite."""
     seen = {}
     for k, v in pairs:
         if k in seen:
-            raise ValueError(f"duplicate key {k!r}")
+            shown = repr(k) if len(k) <= 40 else repr(k[:37]) + "..."
+            raise ValueError(f"duplicate key {shown}")
         seen[k] = v
     return seen
 
@@ -584,7 +587,7 @@ def validate_submission(
                     col.add(str(path), lineno, "empty line")
                 continue
             try:
-                obj = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys)
+                obj = json.loads(text, parse_constant=reject_constant, object_pairs_hook=no_duplicate_keys)
             except (ValueError, RecursionError) as e:
                 refused(lineno, f"not valid JSON: {_json_msg(e)}", raw)
                 continue

@@ -465,6 +465,16 @@ def _pool(cats: list[_Category]) -> list[str]:
     return list(dict.fromkeys(t for cat in cats for u in cat.users for t in cat.seqs[u]))
 
 
+def _shuffled_users(cats, rng) -> list[list]:
+    """Each category's users, shuffled in turn on the one stream (the release: ``random.shuffle``)."""
+    orders = []
+    for cat in cats:
+        users = list(cat.users)
+        rng.shuffle(users)
+        orders.append(users)
+    return orders
+
+
 def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
     ind, ood = cfg.categories_for(TASK, **PAPER_CATEGORIES[TASK])
     report.differs("SR: the release iterated Python sets for the interactions and the candidate pool (hash order); "
@@ -477,12 +487,7 @@ def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
     out: dict[str, list[Example]] = {}
     if ood:
         cats = [load_category(cfg, report, c) for c in ood]
-        pool = _pool(cats)
-        orders = []
-        for cat in cats:
-            users = list(cat.users)
-            rng.shuffle(users)
-            orders.append(users)
+        pool, orders = _pool(cats), _shuffled_users(cats, rng)
         n = cfg.target("test_ood")
         tests = [_records(cat, users, pool, rng, (n, n), report)["test"] for cat, users in zip(cats, orders)]
         flat = [ex for t in tests for ex in t]
@@ -492,12 +497,7 @@ def build(cfg: BuildConfig, report: TaskReport) -> dict[str, list[Example]]:
                            "their test lists concatenated in configured order (the release had one OOD category)")
     if ind:
         cats = [load_category(cfg, report, c) for c in ind]
-        pool = _pool(cats)
-        orders = []
-        for cat in cats:
-            users = list(cat.users)
-            rng.shuffle(users)
-            orders.append(users)
+        pool, orders = _pool(cats), _shuffled_users(cats, rng)
         caps = (cfg.target("train"), cfg.target("test"))
         lists = [_records(cat, users, pool, rng, caps, report) for cat, users in zip(cats, orders)]
         for split in SPLITS:
