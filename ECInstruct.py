@@ -227,16 +227,16 @@ def build_from_sources(sources, out, *, tasks, config=None, **settings) -> None:
     """Build ``tasks`` from the raw ``sources`` into ``out`` with the builders pipeline.
 
     ``config`` is a JSON build config file (``ecinstruct build --config``);
-    ``settings`` are :class:`builders.core.BuildConfig` fields (``seed``, ``sizes``,
+    ``settings`` are :class:`ecinstruct_builders.core.BuildConfig` fields (``seed``, ``sizes``,
     ``categories``, ``options``) and win over the file.  The pipeline skips tasks
     already built with the same settings, so a second call is cheap.
     """
     try:
-        from builders.core import BuildConfig
-        from builders.pipeline import build
+        from ecinstruct_builders.core import BuildConfig
+        from ecinstruct_builders.pipeline import build
     except ImportError as e:
         raise NotImplementedError(
-            f"building from raw sources needs builders.pipeline ({e}); run `ecinstruct build "
+            f"building from raw sources needs ecinstruct_builders.pipeline ({e}); run `ecinstruct build "
             "--sources RAW --out BUILD` and pass data_dir=BUILD instead"
         ) from None
     if config is not None:

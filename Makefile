@@ -6,7 +6,11 @@ PIP = $(PYTHON) -m pip
 # Anything that pulls torch before it would download a multi-GB CUDA build.
 TORCH = torch==2.13.0
 
-.PHONY: install install-dev system-deps demo test lint
+# A second environment with the declared minimum versions of the core dependencies and the
+# dataset extra (.ci/min_versions.py reads setup.cfg): the evaluator and dataset tests run there.
+MIN_VENV ?= $(or $(TMPDIR),/tmp)/ecinstruct-min-venv
+
+.PHONY: install install-dev system-deps demo test test-min lint
 
 install:
 	$(PIP) install -q $(TORCH)
@@ -29,6 +33,13 @@ demo: install
 test: install-dev system-deps
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m pytest -q
+	$(MAKE) test-min
+
+test-min:
+	rm -rf "$(MIN_VENV)" && $(PYTHON) -m venv "$(MIN_VENV)"
+	"$(MIN_VENV)/bin/python" -m pip install -q $$($(PYTHON) .ci/min_versions.py dataset) pytest hypothesis
+	"$(MIN_VENV)/bin/python" -m pip install -q --no-deps -e .
+	"$(MIN_VENV)/bin/python" -m pytest -q -p no:cacheprovider tests/eval tests/dataset
 
 lint:
 	$(PYTHON) -m ruff check .

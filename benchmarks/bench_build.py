@@ -206,8 +206,8 @@ def replicate(factor: int, dest: Path) -> dict[str, int]:
 
 _CHILD = """
 import json, sys, time
-from builders.core import BuildConfig, peak_rss_mb
-from builders.pipeline import build, input_files, task_module
+from ecinstruct_builders.core import BuildConfig, peak_rss_mb
+from ecinstruct_builders.pipeline import build, input_files, task_module
 cfg = BuildConfig.from_file(sys.argv[1], sources=sys.argv[2], out=sys.argv[3], sizes=sys.argv[5])
 task = sys.argv[4]
 task_module(task)  # imports are not the build's memory

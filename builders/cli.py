@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from builders.core import BuildConfig
+    from ecinstruct_builders.core import BuildConfig
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -57,7 +57,7 @@ def check_categories(cfg: BuildConfig, tasks: Sequence[str]) -> None:
     Checked before anything is downloaded or built, so the mistake is reported
     at once (the library raises the same error when a task reads its categories).
     """
-    from builders.sources import PAPER_CATEGORIES
+    from ecinstruct_builders.sources import PAPER_CATEGORIES
 
     for task in tasks:
         if task in PAPER_CATEGORIES:
@@ -65,8 +65,8 @@ def check_categories(cfg: BuildConfig, tasks: Sequence[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from builders.core import BuildConfig
-    from builders.pipeline import build, parse_tasks
+    from ecinstruct_builders.core import BuildConfig
+    from ecinstruct_builders.pipeline import build, parse_tasks
 
     try:
         if args.config is not None:
@@ -84,10 +84,10 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, KeyError, OSError) as e:
         print(f"ecinstruct build: {e}", file=sys.stderr)
         return 2
-    from builders.core import SourcesFolderError
-    from builders.locking import OutputLocked
-    from builders.pipeline import check_sources_folder
-    from builders.progress import wanted
+    from ecinstruct_builders.core import SourcesFolderError
+    from ecinstruct_builders.locking import OutputLocked
+    from ecinstruct_builders.pipeline import check_sources_folder
+    from ecinstruct_builders.progress import wanted
 
     try:
         if not (args.download and not Path(cfg.sources).exists()):  # --download may create the folder
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     log = (lambda _m: None) if args.quiet else print
     if args.download:
-        from builders.sources import download
+        from ecinstruct_builders.sources import download
 
         still = download(tasks, cfg, log=print)
         if still:

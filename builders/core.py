@@ -2,7 +2,7 @@
 one-shot assignment, ids, and atomic, deterministic writing.
 
 A task module follows the official release's processing (its random draws and
-text forms are in :mod:`builders.release`) and returns :class:`Example`
+text forms are in :mod:`ecinstruct_builders.release`) and returns :class:`Example`
 objects per split (``train``, ``validation``, ``test`` and, where the task has
 one, ``test_ood``) in the release's order and size.  :func:`finalize` turns
 them into canonical records: it gives each record an id and an instruction
@@ -108,20 +108,20 @@ def finalize(
 
     The release's diverse pass (RELEASED_FORMAT.md §1.5): ``random.seed(1)``,
     one ``randrange(5)`` for the unseen instruction, then one ``randrange(5)``
-    per record over the IND files (in :data:`builders.release.DIVERSE_FILE_ORDER`)
+    per record over the IND files (in :data:`ecinstruct_builders.release.DIVERSE_FILE_ORDER`)
     and then the OOD test file, each picking from the diverse pool: the four
     generated seen instructions followed by the seed instruction.
     ``stream_start`` is the number of draws other tasks made on the same
     stream before this task's unseen draw (MPC and PSI follow QPR there).
-    The unseen instruction itself is data (:mod:`builders.instructions`).
+    The unseen instruction itself is data (:mod:`ecinstruct_builders.instructions`).
 
     Test item *i* (IND or OOD) gets training item *i* as its one-shot example,
     as the release pairs them; training item *i* gets item *i + 1*.  The
     unseen copies (``test_unseen``, ``test_ood_unseen``) are the test records
     with the unseen instruction.
     """
-    from builders.instructions import INSTRUCTIONS
-    from builders.release import DIVERSE_FILE_ORDER, py_rng
+    from ecinstruct_builders.instructions import INSTRUCTIONS
+    from ecinstruct_builders.release import DIVERSE_FILE_ORDER, py_rng
 
     unknown = set(examples) - set(BASE_SPLITS)
     if unknown:
@@ -524,7 +524,7 @@ def check_source_file(path: Path, *, full: bool = False) -> None:
     >>> check_source_file(bad)
     Traceback (most recent call last):
     ...
-    builders.core.SourceError: ...meta_X.json.gz: not a gzip file (it starts with b'not gzip')
+    ecinstruct_builders.core.SourceError: ...meta_X.json.gz: not a gzip file (it starts with b'not gzip')
     """
     path = Path(path)
     try:
@@ -559,7 +559,7 @@ class _CheckedStream:
 
     def __init__(self, f, path: Path):
         self._f, self.path = f, path
-        # builders.progress.raw_position reads the compressed position from here
+        # ecinstruct_builders.progress.raw_position reads the compressed position from here
         self.fileobj = getattr(f, "fileobj", None) or getattr(f, "_fp", None) or f
 
     def _damaged(self, e: BaseException) -> SourceError:
@@ -627,7 +627,7 @@ def find_source(
                     return hits[0]
     if not required:
         return None
-    from builders.sources import download_hint
+    from ecinstruct_builders.sources import download_hint
 
     who = f"{task} needs " if task else "missing "
     alts = "" if len(names) == 1 else " (or " + ", ".join(names[1:]) + ")"
@@ -672,7 +672,7 @@ def iter_json_lines(
     200,000 lines).  ``parse`` may read any one-record-per-line format
     (the 2014 metadata's Python literals, the 2018 ratings CSV).
     """
-    from builders import progress
+    from ecinstruct_builders import progress
 
     label = label or Path(path).name
     n = bad = undecodable = 0
@@ -967,7 +967,7 @@ def clean_text(text: str) -> str:
     >>> clean_text("Caf&eacute; <b>table</b>  \u2013 oak")
     'Cafe table - oak'
     """
-    from builders.text import clean_html, normalise_ws, to_ascii
+    from ecinstruct_builders.text import clean_html, normalise_ws, to_ascii
 
     return normalise_ws(to_ascii(clean_html(text)))
 

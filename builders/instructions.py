@@ -10,7 +10,7 @@ lists "title" twice).
 
 Examples
 --------
->>> from builders.instructions import INSTRUCTIONS
+>>> from ecinstruct_builders.instructions import INSTRUCTIONS
 >>> INSTRUCTIONS["PM"].seen[0]
 'Given the title, description, manufacturer, and price of two products, identify if they are the same product. Only output yes or no.'
 >>> len(INSTRUCTIONS["SR"].seen), INSTRUCTIONS["SR"].kinds[1]

@@ -122,7 +122,7 @@ def lock_output(
         os.close(fd)  # releases the lock
 
 
-#: Temporary files of ``builders.core.write_jsonl_atomic`` / ``write_json_atomic``:
+#: Temporary files of ``ecinstruct_builders.core.write_jsonl_atomic`` / ``write_json_atomic``:
 #: ``.<name>.jsonl.<random>.tmp`` and ``.<name>.json.<random>.tmp``.
 _BUILD_TMP = re.compile(r"^\..+\.jsonl?\.[^.]+\.tmp$")
 

@@ -7,13 +7,13 @@ For every requested task the pipeline
 2. skips the task when ``BUILD/<TASK>/.done.json`` records a build with the
    same fingerprint (config, source files' sizes and times, builder code), so
    an interrupted or repeated build resumes where it stopped;
-3. otherwise calls ``builders.tasks.<task>.build(cfg, report)``, which
+3. otherwise calls ``ecinstruct_builders.tasks.<task>.build(cfg, report)``, which
    follows the official release's procedure (``RELEASED_FORMAT.md``) and
    returns every split in the release's order and size; counts the release's
    known defects (evaluation records repeating training records) and, only
    with ``fix_defects``, removes them (:func:`sample_to_targets`); attaches
    instructions as the release drew them, ids and one-shot ids
-   (:func:`builders.core.finalize`), writes each split atomically, and
+   (:func:`ecinstruct_builders.core.finalize`), writes each split atomically, and
    finally the done-marker.
 
 The task's report records, per written split, its size (``splits``), the
@@ -24,8 +24,8 @@ records.
 
 Examples
 --------
->>> from builders.core import BuildConfig
->>> from builders.pipeline import build
+>>> from ecinstruct_builders.core import BuildConfig
+>>> from ecinstruct_builders.pipeline import build
 >>> report = build(BuildConfig(sources="samples/sources", out="/tmp/ecb"), ["SA"])  # doctest: +SKIP
 >>> report["tasks"]["SA"]["splits"]["train"]  # doctest: +SKIP
 """
@@ -39,8 +39,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from builders import progress
-from builders.core import (
+from ecinstruct_builders import progress
+from ecinstruct_builders.core import (
     BuildConfig,
     Example,
     MissingSourceError,
@@ -60,9 +60,9 @@ from builders.core import (
     write_json_atomic,
     write_jsonl_atomic,
 )
-from builders.locking import LOCK_NAME, lock_output, remove_build_leftovers
-from builders.readers import leipzig
-from builders.release import DIVERSE_FILE_ORDER
+from ecinstruct_builders.locking import LOCK_NAME, lock_output, remove_build_leftovers
+from ecinstruct_builders.readers import leipzig
+from ecinstruct_builders.release import DIVERSE_FILE_ORDER
 
 #: Source files whose header is checked before any task is built, by file name.
 HEADER_CHECKS = {name: leipzig.check_header
@@ -92,11 +92,11 @@ def parse_tasks(tasks: str | Sequence[str] | None) -> list[str]:
 
 
 def task_module(task: str):
-    """The builder module of ``task`` (``builders.tasks.<code lower>``)."""
+    """The builder module of ``task`` (``ecinstruct_builders.tasks.<code lower>``)."""
     try:
-        return importlib.import_module(f"builders.tasks.{task.lower()}")
+        return importlib.import_module(f"ecinstruct_builders.tasks.{task.lower()}")
     except ModuleNotFoundError as e:
-        if e.name == f"builders.tasks.{task.lower()}":
+        if e.name == f"ecinstruct_builders.tasks.{task.lower()}":
             raise NotImplementedError(f"{task}: no builder module builders/tasks/{task.lower()}.py") from None
         raise
 
@@ -113,7 +113,7 @@ def check_sources_folder(sources: Path) -> None:
     ...     print(str(e).split(":")[0])
     sources folder no/such/folder does not exist
     """
-    from builders.sources import SOURCES
+    from ecinstruct_builders.sources import SOURCES
 
     path = Path(sources)
     if path.is_dir():
@@ -135,7 +135,7 @@ def check_sources(tasks: Sequence[str], cfg: BuildConfig, *, verify: bool = Fals
     any task is built (without it, the task that reads the damage stops before
     it writes anything).
     """
-    from builders.sources import describe, download_hint, missing_files
+    from ecinstruct_builders.sources import describe, download_hint, missing_files
 
     check_sources_folder(cfg.sources)
     missing = [m for m in missing_files(tasks, cfg) if m[3]]
@@ -155,7 +155,7 @@ def check_sources(tasks: Sequence[str], cfg: BuildConfig, *, verify: bool = Fals
 
 def input_files(task: str, cfg: BuildConfig) -> list[Path]:
     """The source files ``task`` reads under ``cfg`` (those present), sorted."""
-    from builders.sources import is_glob, required_files
+    from ecinstruct_builders.sources import is_glob, required_files
 
     paths: set[Path] = set()
     for source, alts, _ in required_files(task, cfg):
@@ -207,7 +207,7 @@ def is_done(task: str, cfg: BuildConfig, fp: str) -> dict | None:
 def overlap_counts(splits: Mapping[str, Sequence[Example]]) -> dict[str, int]:
     """Per evaluation split, how many examples repeat the text of a training example.
 
-    The text is the input and options (:func:`builders.core.overlap_key`).
+    The text is the input and options (:func:`ecinstruct_builders.core.overlap_key`).
     The release keeps such repeats (e.g. duplicate SA reviews), so a model
     trained on its train split has seen part of its test split.
 
@@ -225,7 +225,7 @@ def sample_to_targets(module, task: str, cfg: BuildConfig, *, show_progress: boo
     included.  The report's ``release_defects`` counts, per evaluation
     split, the records whose text repeats a training record's, as the module
     made them; with ``cfg.fix_defects`` such records and duplicates inside a
-    split are then removed (:func:`~builders.core.remove_overlap`, counted
+    split are then removed (:func:`~ecinstruct_builders.core.remove_overlap`, counted
     under ``dropped``) and the splits are left short rather than refilled.
     A module's ``rows_of(example)`` (QPR) says how many source rows an
     example stands for in the report's counts (default 1).
@@ -253,7 +253,7 @@ def check_usable(task: str, examples: Mapping[str, Sequence[Example]], report: T
     >>> check_usable("PM", {"train": [], "test": []}, TaskReport("PM", rows_read={"Amazon.csv": 0}))
     Traceback (most recent call last):
     ...
-    builders.core.SourceError: PM: the sources gave no usable train, test examples (rows read: Amazon.csv 0); check that its source files are complete
+    ecinstruct_builders.core.SourceError: PM: the sources gave no usable train, test examples (rows read: Amazon.csv 0); check that its source files are complete
     """
     empty = [s for s in ("train", "test") if not examples.get(s)]
     if not empty:
@@ -269,7 +269,7 @@ def build_task(task: str, cfg: BuildConfig, *, log: Callable[[str], None] = prin
     """Build one task now (no resume check); return its report dict.
 
     With ``show_progress``, every source file read shows a progress bar
-    (:mod:`builders.progress`) on standard error.
+    (:mod:`ecinstruct_builders.progress`) on standard error.
     """
     module = task_module(task)
     rss_reset = reset_peak_rss()
@@ -326,7 +326,7 @@ def build(
     reads every compressed source to its end before building (:func:`check_sources`).
 
     One build writes a folder at a time: the build holds ``OUT/.ecinstruct.lock``
-    (:mod:`builders.locking`) and raises :class:`~builders.locking.OutputLocked`
+    (:mod:`ecinstruct_builders.locking`) and raises :class:`~ecinstruct_builders.locking.OutputLocked`
     when another build holds it for longer than ``wait`` seconds.  Under the lock
     the temporary files of killed builds are removed and ``build_report.json`` is
     read, updated and written back, so no build's tasks go missing from it.

@@ -8,7 +8,7 @@ rest of the time :func:`track` hands back a tracker that does nothing.
 
 Examples
 --------
->>> from builders import progress
+>>> from ecinstruct_builders import progress
 >>> t = progress.track("reviews.json.gz", total=None)   # no session: a no-op tracker
 >>> t.update(4096); t.close(5000)
 """

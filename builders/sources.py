@@ -15,7 +15,7 @@ no checksums); ``None`` where the page gives none.
 
 Examples
 --------
->>> from builders.sources import SOURCES, file_url
+>>> from ecinstruct_builders.sources import SOURCES, file_url
 >>> SOURCES["amazon_review_2018"].homepage
 'https://nijianmo.github.io/amazon/index.html'
 >>> file_url("amazon_review_2018", "meta_Electronics.json.gz")
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from builders.core import BuildConfig
+    from ecinstruct_builders.core import BuildConfig
 
 
 @dataclass(frozen=True)
@@ -298,7 +298,7 @@ def missing_files(tasks: Sequence[str], cfg: BuildConfig) -> list[tuple[str, str
 
     An alternative may be a glob (:data:`AMAZONQA_ANY`): any matching file satisfies it.
     """
-    from builders.core import find_source
+    from ecinstruct_builders.core import find_source
 
     out = []
     for task in tasks:

@@ -72,7 +72,7 @@ def _check_arguments(args: argparse.Namespace, tasks: list[str]) -> None:
 
     model = args.model or ""
     if model.startswith(BASELINE_PREFIX):
-        from leaderboard.baselines import METHODS
+        from ecinstruct_leaderboard.baselines import METHODS
 
         method = model[len(BASELINE_PREFIX):]
         if method not in METHODS:
@@ -113,7 +113,7 @@ def _run(args: argparse.Namespace, tasks: list[str]) -> int:
     for task, split in _jobs(tasks, args.split):
         records = load_split(task, split, args.data)[: args.limit]
         if predictor is None:
-            from leaderboard.baselines import predict as baseline_predict
+            from ecinstruct_leaderboard.baselines import predict as baseline_predict
 
             preds = baseline_predict(records, args.model[len(BASELINE_PREFIX):],
                                      train_records=load_split(task, "train", args.data), seed=args.seed)

@@ -52,7 +52,7 @@ def parse_tasks(spec: str | Sequence[str]) -> list[str]:
 
 def _seed_instruction(task: str, records: Sequence[Mapping[str, Any]]) -> str:
     try:
-        from builders.instructions import INSTRUCTIONS
+        from ecinstruct_builders.instructions import INSTRUCTIONS
 
         return INSTRUCTIONS[task].seen[0]
     except (ImportError, KeyError, AttributeError, IndexError):

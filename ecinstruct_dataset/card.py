@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,16 +48,15 @@ _SIZE_BINS = (
 
 
 def find_template(template: str | os.PathLike | None = None) -> Path:
-    """The card template: ``template`` if given, else ``dataset_card.md`` of the repository."""
+    """The card template: ``template`` if given, else the package's ``dataset_card.md``."""
     if template is not None:
         path = Path(template)
         if not path.is_file():
             raise FileNotFoundError(f"card template {str(path)!r} does not exist")
         return path
-    candidates = [
-        Path(__file__).resolve().parent.parent / TEMPLATE_NAME,  # a checkout / editable install
-        Path(sys.prefix) / "share" / "ecinstruct" / TEMPLATE_NAME,  # data_files of a wheel
-    ]
+    # package data (ecinstruct_dataset/dataset_card.md links the repository's template): found the
+    # same way from a checkout, an editable install, a wheel or a --user install
+    candidates = [Path(__file__).resolve().parent / TEMPLATE_NAME]
     for path in candidates:
         if path.is_file():
             return path
@@ -190,7 +188,7 @@ def tasks_table(tasks, categories: Mapping[str, tuple[str, str]] | None = None) 
 
 def _paper_categories() -> Mapping[str, Mapping[str, list[str]]]:
     try:
-        from builders.sources import PAPER_CATEGORIES
+        from ecinstruct_builders.sources import PAPER_CATEGORIES
     except ImportError:
         return {}
     return PAPER_CATEGORIES
@@ -243,9 +241,9 @@ def task_examples(examples: Mapping[str, dict]) -> str:
 
 
 def _paper_instructions(task: str) -> dict[str, str]:
-    """The six instructions from ``builders.instructions`` when it exists (fills gaps of small builds)."""
+    """The six instructions from ``ecinstruct_builders.instructions`` when it exists (fills gaps of small builds)."""
     try:
-        from builders.instructions import INSTRUCTIONS
+        from ecinstruct_builders.instructions import INSTRUCTIONS
     except ImportError:
         return {}
     entry = INSTRUCTIONS.get(task) if hasattr(INSTRUCTIONS, "get") else None

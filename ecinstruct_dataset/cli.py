@@ -46,7 +46,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from builders.locking import OutputLocked
+    from ecinstruct_builders.locking import OutputLocked
+
     from ecinstruct_dataset.exporter import DEFAULT_MAX_SHARD_SIZE, export, loaded_split_sizes
     from ecinstruct_dataset.hub import HubPushError, push_to_hub
 

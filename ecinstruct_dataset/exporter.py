@@ -33,8 +33,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from ecinstruct_builders.locking import lock_output, remove_tree
 
-from builders.locking import lock_output, remove_tree
 from ecinstruct_dataset.build_dir import REPORT_NAME, BuildFolder
 from ecinstruct_dataset.configs import CONFIGS, DEFAULT_CONFIG
 from ecinstruct_dataset.licences import LICENCE_FILE, licence_file
@@ -249,7 +249,7 @@ def _check_out_dir(out: Path) -> None:
 # --- replacing the export: one writer, an atomic swap, recovery after a kill ---------------------
 #
 # Beside ``out`` (same folder, so same file system) an export uses:
-#   .NAME.ecinstruct.lock      the lock (builders.locking) every export of NAME holds while it writes
+#   .NAME.ecinstruct.lock      the lock (ecinstruct_builders.locking) every export of NAME holds while it writes
 #   .NAME.staging-XXXX.tmp     the new export while it is written; after the swap, the old one
 #                              while it is deleted
 #   .NAME.old-PID              fallback only: the complete previous export between two renames
@@ -351,7 +351,7 @@ def recover_export(out_dir: str | os.PathLike, *, wait: float = 0.0) -> None:
     """Put back the previous export a killed ``export`` may have left renamed aside; remove leftovers.
 
     :func:`export` does this first anyway; this is for a folder that must load now.
-    Raises :class:`~builders.locking.OutputLocked` while another export writes ``out_dir``.
+    Raises :class:`~ecinstruct_builders.locking.OutputLocked` while another export writes ``out_dir``.
     """
     out = Path(out_dir)
     if not out.parent.is_dir():
@@ -389,7 +389,7 @@ def export(
         The card template; default ``dataset_card.md`` of the repository.
     wait : float, default 0
         Seconds to wait while another export writes ``out_dir`` (its lock
-        ``.NAME.ecinstruct.lock`` beside it); then :class:`~builders.locking.OutputLocked`.
+        ``.NAME.ecinstruct.lock`` beside it); then :class:`~ecinstruct_builders.locking.OutputLocked`.
 
     Returns
     -------

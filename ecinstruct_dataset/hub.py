@@ -57,7 +57,8 @@ def push_to_hub(
     folder = Path(folder)
     if not (folder / "README.md").is_file():
         raise HubPushError(f"{folder} is not an export folder (no README.md); run `ecinstruct export` first.")
-    if constants.is_offline_mode():
+    is_offline = getattr(constants, "is_offline_mode", None)  # huggingface_hub >= 1.1; before, a constant
+    if is_offline() if is_offline is not None else constants.HF_HUB_OFFLINE:
         raise HubPushError(
             f"cannot push to the Hub: offline mode is on (HF_HUB_OFFLINE=1); unset it to upload "
             f"{folder} to {repo_id}."

@@ -44,8 +44,9 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from builders.core import UNSEEN_OF
-from builders.locking import LOCK_NAME, lock_output
+from ecinstruct_builders.core import UNSEEN_OF
+from ecinstruct_builders.locking import LOCK_NAME, lock_output
+
 from ecinstruct_eval.release import CARD_SIZES, HUB_ID, TASK_NAMES, destination
 
 #: The release table's columns, all read as strings (``options``, ``few_shot_example`` may be null).
@@ -191,7 +192,7 @@ def read_qpr_labels(path: Path) -> list[list[str]]:
 
 
 def _kinds() -> dict[tuple[str, str], str]:
-    from builders.instructions import INSTRUCTIONS
+    from ecinstruct_builders.instructions import INSTRUCTIONS
 
     out = {}
     for code, ins in INSTRUCTIONS.items():
@@ -237,7 +238,7 @@ def import_release(
     """Import the release table into the build folder ``out``; return the report written there.
 
     ``out`` must be empty or hold an earlier import, which is replaced; the
-    folder is locked as builds lock it (:mod:`builders.locking`).
+    folder is locked as builds lock it (:mod:`ecinstruct_builders.locking`).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -251,7 +252,8 @@ def _clear_previous_import(out: Path) -> None:
 
     A build folder mixed with imported tasks would pass rebuilt test sets off as the release's.
     """
-    from builders.locking import remove_tree
+    from ecinstruct_builders.locking import remove_tree
+
     from ecinstruct_eval.tasks import TASKS
 
     entries = [p for p in out.iterdir() if p.name != LOCK_NAME]
@@ -273,7 +275,8 @@ def _clear_previous_import(out: Path) -> None:
 
 
 def _import_locked(source, out: Path, *, qpr_labels, revision, log) -> dict:
-    from builders.core import label_counts, write_json_atomic, write_jsonl_atomic
+    from ecinstruct_builders.core import label_counts, write_json_atomic, write_jsonl_atomic
+
     from ecinstruct_eval.testsets import split_fingerprint
 
     rows, origin = read_table(source, revision=revision)
@@ -447,7 +450,8 @@ def configure_parser(parser) -> None:
 
 
 def run(args) -> int:
-    from builders.locking import OutputLocked
+    from ecinstruct_builders.locking import OutputLocked
+
     from ecinstruct_dataset.cli import one_line
 
     log = (lambda _m: None) if args.quiet else print

@@ -1,6 +1,6 @@
 """Typed ``datasets`` features of the canonical record and its Arrow form.
 
-One schema serves every config: the fields of :data:`builders.core.RECORD_FIELDS`
+One schema serves every config: the fields of :data:`ecinstruct_builders.core.RECORD_FIELDS`
 in that order, all strings except ``options``, ``source_ids`` and
 ``relevance`` (lists of strings) and ``attributes`` (a list of
 ``{attribute, value, source}`` structs, AVE's gold triples).
@@ -23,8 +23,7 @@ from collections.abc import Iterable, Mapping
 
 import pyarrow as pa
 from datasets import Features, List, Value
-
-from builders.core import RECORD_FIELDS
+from ecinstruct_builders.core import RECORD_FIELDS
 
 _STRING_LISTS = ("options", "source_ids", "relevance")
 ATTRIBUTE_KEYS = ("attribute", "value", "source")

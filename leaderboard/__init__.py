@@ -1,12 +1,12 @@
 """ECInstruct leaderboard: submissions, validation, results files, tables and comparisons.
 
->>> from leaderboard import paper_table, improvement
+>>> from ecinstruct_leaderboard import paper_table, improvement
 >>> round(improvement(paper_table("IND"))[1], 1)
 10.7
 """
 
-from leaderboard.reference import PaperTable, improvement, paper_table
-from leaderboard.submission import (
+from ecinstruct_leaderboard.reference import PaperTable, improvement, paper_table
+from ecinstruct_leaderboard.submission import (
     Limits,
     Problem,
     SubmissionError,
@@ -33,7 +33,7 @@ __all__ = [
 
 def __getattr__(name):  # numpy-backed scoring is imported on first use
     if name == "score_submission":
-        from leaderboard.results import score_submission
+        from ecinstruct_leaderboard.results import score_submission
 
         return score_submission
-    raise AttributeError(f"module 'leaderboard' has no attribute {name!r}")
+    raise AttributeError(f"module 'ecinstruct_leaderboard' has no attribute {name!r}")

@@ -168,7 +168,7 @@ def _require_data(location, tasks) -> None:
 
 
 def _validate(args) -> int:
-    from leaderboard.submission import validate_submission
+    from ecinstruct_leaderboard.submission import validate_submission
 
     _require_data(args.data, args.tasks)
     report = validate_submission(args.submission, location=args.data, tasks=args.tasks,
@@ -178,8 +178,8 @@ def _validate(args) -> int:
 
 
 def _score(args) -> int:
-    from leaderboard.results import score_submission, write_results
-    from leaderboard.submission import SubmissionError
+    from ecinstruct_leaderboard.results import score_submission, write_results
+    from ecinstruct_leaderboard.submission import SubmissionError
 
     ag = {k: v for k, v in (("bertscore_model", args.bertscore_model),
                             ("bertscore_layers", args.bertscore_layers),
@@ -202,14 +202,14 @@ def _score(args) -> int:
 
 
 def _load_all(paths):
-    from leaderboard.results import load_results
+    from ecinstruct_leaderboard.results import load_results
 
     return [load_results(p) for p in paths]
 
 
 def _table(args) -> int:
-    from leaderboard.results import display_names
-    from leaderboard.table import build_boards, render
+    from ecinstruct_leaderboard.results import display_names
+    from ecinstruct_leaderboard.table import build_boards, render
 
     docs = _load_all(args.results)
     names = display_names(docs, args.results)
@@ -228,8 +228,12 @@ def _table(args) -> int:
 
 
 def _compare(args) -> int:
-    from leaderboard.compare import compare_results, format_comparisons, test_set_mismatches
-    from leaderboard.results import model_name
+    from ecinstruct_leaderboard.compare import (
+        compare_results,
+        format_comparisons,
+        test_set_mismatches,
+    )
+    from ecinstruct_leaderboard.results import model_name
 
     a, b = _load_all([args.a, args.b])
     names = (model_name(a, str(args.a)), model_name(b, str(args.b)))
@@ -257,7 +261,7 @@ def _compare(args) -> int:
 
 
 def _plot(args) -> int:
-    from leaderboard.plot import plot_results, save_plot
+    from ecinstruct_leaderboard.plot import plot_results, save_plot
 
     fig = plot_results(_load_all(args.results), setting=args.setting.upper(), paper_models=args.paper,
                        sources=args.results,
@@ -271,10 +275,11 @@ def _plot(args) -> int:
 def _baseline(args) -> int:
     import datetime
 
+    from ecinstruct_leaderboard.baselines import predict
+    from ecinstruct_leaderboard.submission import write_submission
+
     from ecinstruct_eval.data import load_split
     from ecinstruct_eval.tasks import TASKS
-    from leaderboard.baselines import predict
-    from leaderboard.submission import write_submission
 
     _require_data(args.data, args.tasks)
     codes = list(TASKS) if args.tasks is None else [TASKS[t].code for t in args.tasks]
@@ -298,7 +303,7 @@ def _baseline(args) -> int:
         "shots": 0,
         "date": args.date or datetime.date.today().isoformat(),
         "link": "",
-        "notes": f"weight-free reference baseline ({args.method}, seed {args.seed}) from leaderboard.baselines",
+        "notes": f"weight-free reference baseline ({args.method}, seed {args.seed}) from ecinstruct_leaderboard.baselines",
     }
     n = write_submission(args.out, rows, meta)
     print(f"wrote {args.out} ({n} lines) and its metadata header")
@@ -309,7 +314,7 @@ def _pack(args) -> int:
     import datetime
     import json
 
-    from leaderboard.submission import FIELDS, write_submission
+    from ecinstruct_leaderboard.submission import FIELDS, write_submission
 
     rows, seen = [], {}
     for path in args.predictions:

@@ -1,7 +1,7 @@
 """Paired bootstrap comparison of two results files, per task and test split.
 
 Both files carry the primary metric on the same seeded item resamples
-(:func:`leaderboard.results.resample_indices`), so the differences of their
+(:func:`ecinstruct_leaderboard.results.resample_indices`), so the differences of their
 replicates form the paired bootstrap distribution of the difference.  A
 difference is called significant when the two-sided ``p < alpha``; the
 Holm-adjusted p over all compared sets is reported too, for readers who
@@ -27,9 +27,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from ecinstruct_leaderboard.results import test_set_of
 
 from ecinstruct_eval.tasks import TASKS, TEST_SPLITS
-from leaderboard.results import test_set_of
 
 __all__ = ["Comparison", "compare_results", "format_comparisons", "paired_test", "test_set_mismatches"]
 

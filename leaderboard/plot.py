@@ -12,9 +12,9 @@ import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 
-from leaderboard.reference import SETTING_SPLIT, paper_table
-from leaderboard.results import compat_of, display_names
-from leaderboard.table import _finite
+from ecinstruct_leaderboard.reference import SETTING_SPLIT, paper_table
+from ecinstruct_leaderboard.results import compat_of, display_names
+from ecinstruct_leaderboard.table import _finite
 
 
 def paper_rows_left_out(results: Sequence[Mapping], *, setting: str = "IND") -> str:
@@ -23,7 +23,7 @@ def paper_rows_left_out(results: Sequence[Mapping], *, setting: str = "IND") -> 
     The paper measured on the official test sets; its rows go only beside
     results on them (and alone when there are none).
     """
-    from leaderboard.table import group_by_test_set
+    from ecinstruct_leaderboard.table import group_by_test_set
 
     groups = group_by_test_set(results, setting=setting)
     if not groups or (len(groups) == 1 and groups[0].official):
@@ -34,7 +34,7 @@ def paper_rows_left_out(results: Sequence[Mapping], *, setting: str = "IND") -> 
 
 def test_sets_note(results: Sequence[Mapping], *, setting: str = "IND") -> str:
     """A warning when ``results`` span several test sets ("" when they do not)."""
-    from leaderboard.table import group_by_test_set
+    from ecinstruct_leaderboard.table import group_by_test_set
 
     n = len(group_by_test_set(results, setting=setting))
     return "" if n < 2 else (f"the results are on {n} different test sets: scores on different "

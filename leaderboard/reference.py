@@ -55,7 +55,7 @@ class PaperTable:
 
 @lru_cache(maxsize=1)
 def _raw() -> dict:
-    text = resources.files("leaderboard").joinpath("data/paper_tables.json").read_text("utf-8")
+    text = resources.files(__package__).joinpath("data/paper_tables.json").read_text("utf-8")
     return json.loads(text)
 
 

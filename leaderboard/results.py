@@ -28,7 +28,7 @@ an unknown test set (see :func:`test_set_of`).
 
 The bootstrap resamples test items with a generator seeded by ``(seed, task,
 split)`` only, so two results files scored with the same seed on the same test
-set share their resamples: :mod:`leaderboard.compare` pairs their
+set share their resamples: :mod:`ecinstruct_leaderboard.compare` pairs their
 ``bootstrap_primary`` replicates for a paired bootstrap test without keeping
 any per-item data.
 
@@ -54,9 +54,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-
-from ecinstruct_eval.tasks import TASKS, TEST_SPLITS
-from leaderboard.submission import (
+from ecinstruct_leaderboard.submission import (
     DEFAULT_LIMITS,
     Limits,
     SubmissionError,
@@ -65,6 +63,8 @@ from leaderboard.submission import (
     reject_constant,
     validate_submission,
 )
+
+from ecinstruct_eval.tasks import TASKS, TEST_SPLITS
 
 SCHEMA = "ecinstruct-leaderboard-results"
 SCHEMA_VERSION = 2
@@ -396,7 +396,7 @@ def score_submission(
     ----------
     path : path-like
         Submission JSONL (metadata header beside it, see
-        :mod:`leaderboard.submission`).
+        :mod:`ecinstruct_leaderboard.submission`).
     location : path-like or str, optional
         Reference data (default ``$ECINSTRUCT_DATA``).
     compat : {"paper", "released"}
@@ -582,7 +582,7 @@ def results_schema() -> dict:
     :func:`validate_results` checks."""
     from importlib import resources
 
-    return json.loads(resources.files("leaderboard").joinpath("data/results.schema.json").read_text("utf-8"))
+    return json.loads(resources.files(__package__).joinpath("data/results.schema.json").read_text("utf-8"))
 
 
 def _one_line(text: str) -> str:
@@ -842,12 +842,12 @@ def results_problem(doc) -> str | None:
     ``bootstrap.n_resamples`` replicates (or none) within its primary metric's
     range, ``primary_metric`` names one of the entry's metrics, ``n_failed <=
     n``, ``ci_low <= ci_high``, and the ``model`` header follows the
-    submission metadata rules (:func:`leaderboard.submission.metadata_problems`).
+    submission metadata rules (:func:`ecinstruct_leaderboard.submission.metadata_problems`).
 
     >>> results_problem({"schema": "ecinstruct-leaderboard-results", "schema_version": "1"})
     'schema_version: must be one of 1, 2, got "1"'
     """
-    from leaderboard.submission import metadata_problems
+    from ecinstruct_leaderboard.submission import metadata_problems
 
     if not isinstance(doc, dict):
         return f"document: must be an object, got {_show(doc)}"

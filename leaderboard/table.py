@@ -38,11 +38,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ecinstruct_leaderboard.compare import paired_test
+from ecinstruct_leaderboard.reference import SETTING_SPLIT, improvement, paper_source, paper_table
+from ecinstruct_leaderboard.results import model_name, test_origin_of, test_set_of
+
 from ecinstruct_eval.tasks import TASKS
 from ecinstruct_eval.testsets import describe, is_official
-from leaderboard.compare import paired_test
-from leaderboard.reference import SETTING_SPLIT, improvement, paper_source, paper_table
-from leaderboard.results import model_name, test_origin_of, test_set_of
 
 __all__ = ["Board", "Cell", "Row", "TestSetGroup", "build_board", "build_boards", "group_by_test_set",
            "render", "render_csv", "render_html", "render_markdown"]
@@ -144,7 +145,7 @@ def _entry(doc: Mapping, task: str, split: str) -> Mapping | None:
 
 def _finite(v) -> float | None:
     """``v`` as a float when it is a finite real number, else ``None`` (a document that did not come
-    through :func:`leaderboard.results.load_results` may hold anything)."""
+    through :func:`ecinstruct_leaderboard.results.load_results` may hold anything)."""
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("builders", "ecinstruct_eval", "ecellm", "leaderboard", "ecinstruct_dataset")
+PACKAGES = ("ecinstruct_builders", "ecinstruct_eval", "ecellm", "ecinstruct_leaderboard", "ecinstruct_dataset")
 MODULES = sorted(
     m.name
     for package in PACKAGES
@@ -29,8 +29,8 @@ def _check(module, name):
 
 
 def test_every_package_and_script_is_collected():
-    assert {"builders.core", "builders.readers.amazonqa", "ecinstruct_eval.parsing", "ecellm.checkpointing",
-            "leaderboard.results", "ecinstruct_dataset.exporter"} <= set(MODULES)
+    assert {"ecinstruct_builders.core", "ecinstruct_builders.readers.amazonqa", "ecinstruct_eval.parsing", "ecellm.checkpointing",
+            "ecinstruct_leaderboard.results", "ecinstruct_dataset.exporter"} <= set(MODULES)
     assert {"bench_build.py", "bench_score.py", "bench_train.py"} <= set(SCRIPTS)
 
 

@@ -22,8 +22,8 @@ import re
 from collections.abc import Container, Iterator
 from pathlib import Path
 
-from builders.core import TaskReport
-from builders.readers.amazon_review_2018 import iter_asin_records
+from ecinstruct_builders.core import TaskReport
+from ecinstruct_builders.readers.amazon_review_2018 import iter_asin_records
 
 _ASIN = re.compile(r"""['"]asin['"]\s*:\s*['"]([^'"]+)['"]""")
 

@@ -13,7 +13,7 @@ Files (one category each, gzipped or not):
 
 Every reader is a generator: nothing holds a whole file.  Lines that cannot
 be parsed or lack a required field are skipped and counted in the
-:class:`~builders.core.TaskReport` under ``"<file>: <reason>"``.
+:class:`~ecinstruct_builders.core.TaskReport` under ``"<file>: <reason>"``.
 
 Examples
 --------
@@ -29,7 +29,7 @@ from collections.abc import Callable, Container, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from builders.core import TaskReport, iter_json_lines
+from ecinstruct_builders.core import TaskReport, iter_json_lines
 
 
 class Interaction(NamedTuple):
@@ -112,7 +112,7 @@ def iter_review_objects(path: Path, report: TaskReport | None = None, *, max_lin
     The release's SA reads a review file's first 200,000 lines, whatever they
     hold (RELEASED_FORMAT.md §5); the caller applies its own filter.  Blank
     lines count as lines but yield nothing; lines that are not valid UTF-8 or
-    JSON are counted in ``report.dropped`` as in :func:`~builders.core.iter_json_lines`
+    JSON are counted in ``report.dropped`` as in :func:`~ecinstruct_builders.core.iter_json_lines`
     and parsed rows in ``report.rows_read``.
 
     Examples

@@ -15,7 +15,7 @@ required field, is skipped and counted in the report.
 Examples
 --------
 >>> import json, os, tempfile
->>> from builders.core import TaskReport
+>>> from ecinstruct_builders.core import TaskReport
 >>> row = {"qid": 7, "asin": "B00E7LVBCE", "category": "Electronics",
 ...        "questionText": "Does it fit a 15 inch laptop?", "questionType": "yesno",
 ...        "review_snippets": ["Fits my 15 inch laptop."],
@@ -41,8 +41,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from builders import progress
-from builders.core import TaskReport, open_binary
+from ecinstruct_builders import progress
+from ecinstruct_builders.core import TaskReport, open_binary
 
 REQUIRED_FIELDS = ("asin", "category", "questionText", "review_snippets", "is_answerable")
 #: File-name prefix -> split, as the dataset is published.

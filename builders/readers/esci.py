@@ -19,7 +19,7 @@ outside ESCI's are dropped and counted.
 
 Examples
 --------
->>> from builders.core import TaskReport
+>>> from ecinstruct_builders.core import TaskReport
 >>> r = TaskReport("MPC")
 >>> table = read_examples("samples/sources/esci/" + EXAMPLES_FILE, r)
 >>> table.column_names
@@ -34,8 +34,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from builders import progress
-from builders.core import TaskReport
+from ecinstruct_builders import progress
+from ecinstruct_builders.core import TaskReport
 
 EXAMPLES_FILE = "shopping_queries_dataset_examples.parquet"
 PRODUCTS_FILE = "shopping_queries_dataset_products.parquet"

@@ -21,7 +21,7 @@ in file order, repeated ids included: the release's row positions count them.
 
 Examples
 --------
->>> from builders.core import TaskReport
+>>> from ecinstruct_builders.core import TaskReport
 >>> report = TaskReport("PM")
 >>> amazon = read_catalogue("samples/sources/amazon_google/Amazon.csv", report)
 >>> amazon[0].title, amazon[0].description
@@ -36,7 +36,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from builders.core import TaskReport
+from ecinstruct_builders.core import TaskReport
 
 AMAZON_FILE = "Amazon.csv"
 GOOGLE_FILE = "GoogleProducts.csv"

@@ -15,7 +15,7 @@ The release read MAVE's PRODUCT splits, one folder per split holding
 ``<split>/00_All/mave_positives.jsonl`` and ``mave_negatives.jsonl``
 (:func:`find_split_files`); the files of the repository's full-version
 script have no split (:data:`FILES`, found with
-:func:`builders.core.find_source`).
+:func:`ecinstruct_builders.core.find_source`).
 
 Examples
 --------
@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from builders.core import TaskReport, iter_json_lines
+from ecinstruct_builders.core import TaskReport, iter_json_lines
 
 #: The two files of the full version, positives first (the release's order).
 FILES = ("mave_positives.jsonl", "mave_negatives.jsonl")

@@ -6,7 +6,7 @@ validation / test.  Per split it concatenates the rows of each configured
 IND category, category by category in configured order, each in file order;
 the OOD set is the same over the OOD categories of the **test** file only.
 The task then samples (AP) or filters, shuffles and walks (AG) that list.
-Both render the same ``input``: the JSON text (:func:`builders.release.json_text`)
+Both render the same ``input``: the JSON text (:func:`ecinstruct_builders.release.json_text`)
 of ``{"question": questionText, "document": review_snippets}``, texts raw (no
 cleaning, no language filter, no dedup).
 
@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builders.core import BuildConfig, Example, TaskReport, assign_split, stable_hash
-from builders.readers import amazonqa
-from builders.release import json_text
+from ecinstruct_builders.core import BuildConfig, Example, TaskReport, assign_split, stable_hash
+from ecinstruct_builders.readers import amazonqa
+from ecinstruct_builders.release import json_text
 
 SOURCE = "amazonqa"
 IND_SPLITS = ("train", "validation", "test")

@@ -56,9 +56,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builders.core import NOT_SAMPLED, BuildConfig, Example, TaskReport
-from builders.readers import esci
-from builders.release import np_perm, pandas_sample, py_rng
+from ecinstruct_builders.core import NOT_SAMPLED, BuildConfig, Example, TaskReport
+from ecinstruct_builders.readers import esci
+from ecinstruct_builders.release import np_perm, pandas_sample, py_rng
 
 SOURCE = "esci"
 LOCALE = "us"

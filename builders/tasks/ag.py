@@ -12,15 +12,15 @@ The release's procedure, per split:
 
 ``input`` is the same JSON text as AP's; ``output`` is the chosen
 ``answerText``, raw; no options.  How our file layouts map to splits is in
-:mod:`builders.tasks._amazonqa`.
+:mod:`ecinstruct_builders.tasks._amazonqa`.
 """
 
 from __future__ import annotations
 
-from builders.core import NOT_SAMPLED, BuildConfig, Example, TaskReport
-from builders.readers.amazonqa import Answer, QARecord
-from builders.release import pandas_sample
-from builders.tasks import _amazonqa
+from ecinstruct_builders.core import NOT_SAMPLED, BuildConfig, Example, TaskReport
+from ecinstruct_builders.readers.amazonqa import Answer, QARecord
+from ecinstruct_builders.release import pandas_sample
+from ecinstruct_builders.tasks import _amazonqa
 
 CODE = "AG"
 DEFAULT_CATEGORIES = {

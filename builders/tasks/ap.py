@@ -6,7 +6,7 @@ The release's procedure, per split:
    and concatenate the rows of each IND category in configured order (paper:
    Sports_and_Outdoors, then Tools_and_Home_Improvement), each in file order.
    The OOD set (Cell_Phones_and_Accessories) comes from the test file only.
-2. pandas ``sample(n=size, random_state=1)`` (:func:`builders.release.pandas_sample`).
+2. pandas ``sample(n=size, random_state=1)`` (:func:`ecinstruct_builders.release.pandas_sample`).
    When the split has fewer rows than ``size`` the sampling fails and the
    release keeps the **unsampled** concatenated order, which is what its
    reference run did; sizes ``"all"`` keep that order too.
@@ -15,7 +15,7 @@ The release's procedure, per split:
    ``is_answerable`` is true, else ``no``; no options.
 
 How our file layouts map to splits (files without a split prefix, several
-files per split, no test file) is in :mod:`builders.tasks._amazonqa`.
+files per split, no test file) is in :mod:`ecinstruct_builders.tasks._amazonqa`.
 
 Examples
 --------
@@ -30,9 +30,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
-from builders.core import NOT_SAMPLED, BuildConfig, Example, TaskReport
-from builders.release import SEED, pandas_sample
-from builders.tasks import _amazonqa
+from ecinstruct_builders.core import NOT_SAMPLED, BuildConfig, Example, TaskReport
+from ecinstruct_builders.release import SEED, pandas_sample
+from ecinstruct_builders.tasks import _amazonqa
 
 T = TypeVar("T")
 CODE = "AP"

@@ -57,7 +57,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from builders.core import (
+from ecinstruct_builders.core import (
     NOT_SAMPLED,
     BuildConfig,
     Example,
@@ -65,8 +65,8 @@ from builders.core import (
     assign_split,
     find_source,
 )
-from builders.readers.mave import FILES, find_split_files, iter_products
-from builders.release import json_text, pandas_sample, py_rng
+from ecinstruct_builders.readers.mave import FILES, find_split_files, iter_products
+from ecinstruct_builders.release import json_text, pandas_sample, py_rng
 
 TASK = "AVE"
 IND_SPLITS = ("train", "validation", "test")

@@ -1,7 +1,7 @@
 """MPC, multi-class product classification: the release's procedure (RELEASED_FORMAT.md §7).
 
 The Shopping Queries (ESCI) rows are prepared as the release prepared them
-for MPC, PSI and QPR (:mod:`builders.tasks._esci`: US rows in file order,
+for MPC, PSI and QPR (:mod:`ecinstruct_builders.tasks._esci`: US rows in file order,
 missing values ``""``, titles' whitespace and ``<p>``/``<br>`` tags replaced
 by spaces, optional English filter, ESCI train -> train, ESCI test halved
 into test and validation).  Each split is then pandas ``sample(n=size,
@@ -28,10 +28,11 @@ Instructions: the release drew MPC's from the seed-1 stream after QPR's
 
 from __future__ import annotations
 
-from builders.core import BuildConfig, Example, TaskReport
-from builders.readers.esci import LABELS
-from builders.release import json_text
-from builders.tasks import _esci
+from ecinstruct_builders.core import BuildConfig, Example, TaskReport
+from ecinstruct_builders.readers.esci import LABELS
+from ecinstruct_builders.release import json_text
+from ecinstruct_builders.tasks import _esci
+
 from ecinstruct_eval.tasks import get_task
 
 CODE = "MPC"
@@ -56,7 +57,7 @@ def instruction_stream_start(cfg: BuildConfig) -> int:
     QPR's unseen draw and one draw per QPR record (train, validation and test
     under the same ``cfg``: 1 + 12,000 at the paper's sizes, which puts MPC's
     unseen draw at ``s[12001]`` = G4, as the release printed).  QPR's record
-    count comes from its list drawing (:func:`builders.tasks._esci.draw_lists`,
+    count comes from its list drawing (:func:`ecinstruct_builders.tasks._esci.draw_lists`,
     computed once per process); records that ``cfg.fix_defects`` later removes
     still count, as they were drawn in the release.
     """

@@ -1,7 +1,7 @@
 """PM, product matching, as the official release builds it (RELEASED_FORMAT.md §4).
 
 1. Read the three Leipzig files (decoded as the release did, UTF-8 with
-   U+FFFD replacement, :mod:`builders.readers.leipzig`); an empty field, or a
+   U+FFFD replacement, :mod:`ecinstruct_builders.readers.leipzig`); an empty field, or a
    pandas default missing-value token, is missing.  A column whose values are
    all numbers is rendered as pandas typed it: Amazon's ``price`` becomes a
    float (``"0.0"``, ``"19.99"``), Google's stays text (``"69.71 gbp"``).
@@ -42,9 +42,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from builders.core import BuildConfig, Example, TaskReport
-from builders.readers import leipzig
-from builders.release import cut_words, json_text, np_perm, split_811
+from ecinstruct_builders.core import BuildConfig, Example, TaskReport
+from ecinstruct_builders.readers import leipzig
+from ecinstruct_builders.release import cut_words, json_text, np_perm, split_811
 
 CODE = "PM"
 SOURCE = "amazon_google"

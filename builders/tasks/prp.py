@@ -43,10 +43,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from builders.core import NOT_SAMPLED, BuildConfig, Example, TaskReport, find_source
-from builders.readers.amazon_review_2018 import iter_meta
-from builders.release import json_text, py_rng, split_811
-from builders.sources import PAPER_CATEGORIES
+from ecinstruct_builders.core import NOT_SAMPLED, BuildConfig, Example, TaskReport, find_source
+from ecinstruct_builders.readers.amazon_review_2018 import iter_meta
+from ecinstruct_builders.release import json_text, py_rng, split_811
+from ecinstruct_builders.sources import PAPER_CATEGORIES
+
 from ecinstruct_eval.tasks import get_task
 
 TASK = "PRP"

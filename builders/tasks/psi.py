@@ -1,6 +1,6 @@
 """PSI, product substitute identification: the release's procedure (RELEASED_FORMAT.md §7).
 
-The rows are prepared as for MPC (:mod:`builders.tasks._esci`); each split
+The rows are prepared as for MPC (:mod:`ecinstruct_builders.tasks._esci`); each split
 is pandas ``sample(n=size, random_state=1)`` of its rows, i.e. the first
 ``size`` of NP-PERM(1, len) (MPC uses seed 2, so the two tasks draw
 different rows); a split smaller than its target gives every row, in
@@ -21,9 +21,9 @@ MPC's, see :func:`instruction_stream_start`.
 
 from __future__ import annotations
 
-from builders.core import BuildConfig, Example, TaskReport
-from builders.release import json_text
-from builders.tasks import _esci
+from ecinstruct_builders.core import BuildConfig, Example, TaskReport
+from ecinstruct_builders.release import json_text
+from ecinstruct_builders.tasks import _esci
 
 CODE = "PSI"
 
@@ -52,7 +52,7 @@ def instruction_stream_start(cfg: BuildConfig) -> int:
     QPR's unseen draw and records, then MPC's (``1 + n_QPR + 1 + n_MPC``:
     24,002 at the paper's sizes, which puts PSI's unseen draw at ``s[24002]``
     = G0, as the release printed), with both counts taken under the same
-    ``cfg`` (see :func:`builders.tasks.mpc.instruction_stream_start`).
+    ``cfg`` (see :func:`ecinstruct_builders.tasks.mpc.instruction_stream_start`).
     """
     return 1 + _esci.qpr_record_count(cfg) + 1 + _esci.mpc_record_count(cfg)
 

@@ -1,9 +1,9 @@
 """QPR, query-product ranking: the release's procedure (RELEASED_FORMAT.md §7).
 
-The rows are prepared as for MPC and PSI (:mod:`builders.tasks._esci`) and
+The rows are prepared as for MPC and PSI (:mod:`ecinstruct_builders.tasks._esci`) and
 restricted to ``small_version == 1``.  Lists are drawn per split, train then
 validation then test, on one Python ``random`` stream seeded with 1
-(:func:`builders.tasks._esci.draw_lists`): a query uniformly among the
+(:func:`ecinstruct_builders.tasks._esci.draw_lists`): a query uniformly among the
 split's distinct queries, a length ``randint(2, 4)`` (redrawn from the query
 on if the query has fewer distinct labels), then labels drawn without
 replacement from ``[E, S, C, I]``, each present label adding the row at
@@ -28,10 +28,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from builders.core import NOT_SAMPLED, BuildConfig, Example, TaskReport
-from builders.readers.esci import LABELS
-from builders.release import json_text
-from builders.tasks import _esci
+from ecinstruct_builders.core import NOT_SAMPLED, BuildConfig, Example, TaskReport
+from ecinstruct_builders.readers.esci import LABELS
+from ecinstruct_builders.release import json_text
+from ecinstruct_builders.tasks import _esci
+
 from ecinstruct_eval.tasks import LETTERS
 
 CODE = "QPR"

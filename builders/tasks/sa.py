@@ -10,9 +10,9 @@ The release's procedure, step by step:
    least 10 tokens (option ``min_words``).  No cleaning, no language filter,
    no dedup: duplicate reviews stay, in any split (the pipeline counts the
    evaluation records that repeat a training record).
-3. SPLIT-811 (:func:`builders.release.split_811`) per category, on the kept
+3. SPLIT-811 (:func:`ecinstruct_builders.release.split_811`) per category, on the kept
    reviews in file order.
-4. Each IND split is assembled by :func:`builders.release.quota_concat` over
+4. Each IND split is assembled by :func:`ecinstruct_builders.release.quota_concat` over
    the IND categories in configured order (category ``i`` of ``c`` appends
    while the running total is below ``(i + 1) * size / c``).  ``test_ood`` is
    the same over the OOD categories' test parts: with one OOD category, its
@@ -30,10 +30,11 @@ Examples
 
 from __future__ import annotations
 
-from builders.core import NOT_SAMPLED, BuildConfig, Example, TaskReport, find_source
-from builders.readers.amazon_review_2018 import iter_review_objects
-from builders.release import quota_concat, split_811
-from builders.sources import PAPER_CATEGORIES
+from ecinstruct_builders.core import NOT_SAMPLED, BuildConfig, Example, TaskReport, find_source
+from ecinstruct_builders.readers.amazon_review_2018 import iter_review_objects
+from ecinstruct_builders.release import quota_concat, split_811
+from ecinstruct_builders.sources import PAPER_CATEGORIES
+
 from ecinstruct_eval.tasks import get_task
 
 TASK = "SA"

@@ -31,7 +31,7 @@ The release's procedure, step by step:
 7. ``input`` = Python ``str`` of the list ``"<ordinal>: <item>"`` per history
    item, ``options`` = ``"A: <item>"`` ... ``"T: <item>"`` (stored as Python
    ``str`` of the list), each item cut by the 25-word rule
-   (:func:`builders.release.cut_words`); ``output`` = the letter.
+   (:func:`ecinstruct_builders.release.cut_words`); ``output`` = the letter.
 
 The release iterated Python sets (interactions, the candidate pool) whose
 order depends on hash randomisation; we use the first-appearance orders
@@ -57,12 +57,11 @@ from html.entities import html5
 from html.parser import HTMLParser
 
 import numpy as np
-
-from builders.core import BuildConfig, Example, TaskReport, find_source
-from builders.readers import amazon_review_2014 as ar14
-from builders.readers.amazon_review_2018 import iter_interactions, iter_meta
-from builders.release import cut_words, py_list_text, py_rng
-from builders.sources import PAPER_CATEGORIES
+from ecinstruct_builders.core import BuildConfig, Example, TaskReport, find_source
+from ecinstruct_builders.readers import amazon_review_2014 as ar14
+from ecinstruct_builders.readers.amazon_review_2018 import iter_interactions, iter_meta
+from ecinstruct_builders.release import cut_words, py_list_text, py_rng
+from ecinstruct_builders.sources import PAPER_CATEGORIES
 
 TASK = "SR"
 LETTERS = "ABCDEFGHIJKLMNOPQRST"
@@ -317,7 +316,7 @@ def interaction_file(cfg: BuildConfig, category: str):
 
     The release read the ratings CSV; a full review file holds the same
     ``(item, user, rating, time)`` rows.  The order is the one
-    :mod:`builders.sources` checks and fingerprints.
+    :mod:`ecinstruct_builders.sources` checks and fingerprints.
     """
     return find_source(cfg.sources, "amazon_review_2018",
                        [f"{category}.json", f"{category}_5.json", f"{category}.csv"], task=TASK)

@@ -7,8 +7,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from builders.core import BuildConfig, read_jsonl
-from builders.pipeline import build
+from ecinstruct_builders.core import BuildConfig, read_jsonl
+from ecinstruct_builders.pipeline import build
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = REPO / "samples" / "sources"

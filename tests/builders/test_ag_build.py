@@ -4,11 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-from builders.core import BuildConfig, TaskReport
-from builders.readers import amazonqa
-from builders.readers.amazonqa import Answer
-from builders.tasks import _amazonqa, ag
+from ecinstruct_builders.core import BuildConfig, TaskReport
+from ecinstruct_builders.readers import amazonqa
+from ecinstruct_builders.readers.amazonqa import Answer
+from ecinstruct_builders.tasks import _amazonqa, ag
 
 SOURCES = Path(__file__).resolve().parents[2] / "samples" / "sources"
 

@@ -7,9 +7,9 @@ import shutil
 import urllib.error
 
 from _review_samples import CONFIG, SOURCES
+from ecinstruct_builders import sources
+from ecinstruct_builders.core import BuildConfig
 
-from builders import sources
-from builders.core import BuildConfig
 from ecinstruct_eval.cli import main
 
 
@@ -47,7 +47,7 @@ def test_any_gzipped_qar_file_at_any_depth_satisfies_the_check_and_is_read(tmp_p
     (deep / "my_questions.jsonl.gz").write_bytes(gzip.compress(data))
     cfg = BuildConfig.from_file(CONFIG, sources=tmp_path / "src", out=tmp_path / "out", sizes=5)
     assert sources.missing_files(["AP"], cfg) == []
-    from builders.pipeline import build
+    from ecinstruct_builders.pipeline import build
 
     report = build(cfg, ["AP"], log=lambda _m: None)["tasks"]["AP"]
     assert report["rows_read"] == {"my_questions.jsonl.gz": data.count(b"\n")}

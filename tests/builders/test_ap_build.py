@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from builders.core import BuildConfig, TaskReport
-from builders.tasks import ap
+from ecinstruct_builders.core import BuildConfig, TaskReport
+from ecinstruct_builders.tasks import ap
 
 SOURCES = Path(__file__).resolve().parents[2] / "samples" / "sources"
 

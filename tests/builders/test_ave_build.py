@@ -9,10 +9,9 @@ import tempfile
 from pathlib import Path
 
 from _review_samples import sample_config
-
-from builders.core import read_jsonl
-from builders.pipeline import build
-from builders.tasks import ave
+from ecinstruct_builders.core import read_jsonl
+from ecinstruct_builders.pipeline import build
+from ecinstruct_builders.tasks import ave
 
 IND = ("train", "validation", "test", "test_unseen")
 #: The fixture's test split holds about 130 rows: a holdout of 1000 rows would take every attribute.

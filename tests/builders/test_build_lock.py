@@ -12,8 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from builders.pipeline import build
+from ecinstruct_builders.pipeline import build
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = REPO / "samples" / "sources"
@@ -24,7 +23,7 @@ CONFIG = REPO / "samples" / "sample_build.json"
 SLOW_BUILD = """
 import os, sys, time
 from pathlib import Path
-import builders.pipeline as p
+import ecinstruct_builders.pipeline as p
 started, release = Path(sys.argv[1]), Path(sys.argv[2])
 build_task = p.build_task
 def slow(*args, **kwargs):
@@ -117,8 +116,8 @@ def test_a_killed_build_leaves_no_lock_and_its_leftovers_go_on_the_next_build(tm
 
 
 def test_library_build_raises_output_locked_while_another_holds_the_folder(tmp_path):
-    from builders.core import BuildConfig
-    from builders.locking import OutputLocked, lock_output
+    from ecinstruct_builders.core import BuildConfig
+    from ecinstruct_builders.locking import OutputLocked, lock_output
 
     out = tmp_path / "out"
     out.mkdir()

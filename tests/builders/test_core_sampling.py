@@ -1,11 +1,10 @@
-"""builders.core: hashing, splitting, sampling, overlap removal, atomic writes, configs."""
+"""ecinstruct_builders.core: hashing, splitting, sampling, overlap removal, atomic writes, configs."""
 
 import json
 from pathlib import Path
 
 import pytest
-
-from builders.core import (
+from ecinstruct_builders.core import (
     BottomK,
     BuildConfig,
     Example,
@@ -83,7 +82,7 @@ def test_remove_overlap_drops_eval_samples_seen_in_training():
 
 
 def test_finalize_keeps_unseen_instruction_out_of_training():
-    from builders.instructions import INSTRUCTIONS
+    from ecinstruct_builders.instructions import INSTRUCTIONS
 
     ex = {s: [_ex(f"{s} {i}") for i in range(30)] for s in ("train", "validation", "test", "test_ood")}
     recs = finalize("SA", ex, seed=1)
@@ -179,7 +178,7 @@ def test_seed_defaults_to_the_papers_1(tmp_path):
 
 
 def test_peak_memory_can_be_restarted_per_task():
-    from builders.core import peak_rss_mb, reset_peak_rss
+    from ecinstruct_builders.core import peak_rss_mb, reset_peak_rss
 
     block = bytearray(80 * 2**20)
     block[:: 4096] = b"x" * len(block[:: 4096])  # touch every page

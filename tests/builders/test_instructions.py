@@ -4,8 +4,8 @@ import dataclasses
 import re
 
 import pytest
+from ecinstruct_builders.instructions import INSTRUCTIONS, SEEN_KINDS
 
-from builders.instructions import INSTRUCTIONS, SEEN_KINDS
 from ecinstruct_eval.tasks import TASKS
 
 
@@ -67,7 +67,7 @@ def test_frozen_and_read_only():
 def test_instructions_are_drawn_as_the_release_drew_them():
     """RELEASED_FORMAT.md §1.5: random.seed(1); one draw for the unseen instruction, then one per
     record over train, validation, test, then the OOD test, from the pool [generated 1-4, seed]."""
-    from builders.core import Example, finalize
+    from ecinstruct_builders.core import Example, finalize
 
     s = [1, 4, 0, 2, 0, 3, 3, 3, 3, 1, 0, 3, 0, 3, 3, 4, 0, 3, 2, 1]  # the spec's test vector
     seen = INSTRUCTIONS["SA"].seen
@@ -84,7 +84,7 @@ def test_instructions_are_drawn_as_the_release_drew_them():
 
 
 def test_one_shot_pairs_test_i_with_train_i_and_ood_with_the_ind_train():
-    from builders.core import Example, finalize
+    from ecinstruct_builders.core import Example, finalize
 
     ex = Example("x", "yes")
     out = finalize("AP", {"train": [ex] * 4, "test": [ex] * 3, "test_ood": [ex] * 2})

@@ -5,11 +5,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
-from builders.core import BuildConfig, TaskReport
-from builders.readers import esci
-from builders.release import json_text, np_perm
-from builders.tasks import _esci, mpc
+from ecinstruct_builders.core import BuildConfig, TaskReport
+from ecinstruct_builders.readers import esci
+from ecinstruct_builders.release import json_text, np_perm
+from ecinstruct_builders.tasks import _esci, mpc
 
 SOURCES = Path(__file__).resolve().parents[2] / "samples" / "sources"
 

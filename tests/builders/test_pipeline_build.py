@@ -7,9 +7,14 @@ from collections import Counter
 
 import pytest
 from _review_samples import CONFIG, SOURCES, TASKS, built, records, sample_config
+from ecinstruct_builders.core import (
+    RECORD_FIELDS,
+    MissingSourceError,
+    SourcesFolderError,
+    read_jsonl,
+)
+from ecinstruct_builders.pipeline import build, parse_tasks
 
-from builders.core import RECORD_FIELDS, MissingSourceError, SourcesFolderError, read_jsonl
-from builders.pipeline import build, parse_tasks
 from ecinstruct_eval.cli import main
 
 QUIET = {"log": lambda _m: None}
@@ -224,8 +229,8 @@ def test_sources_can_be_copied_anywhere(tmp_path):
 def test_download_fetches_missing_files_or_says_where_to_put_them(tmp_path, monkeypatch):
     import urllib.error
 
-    from builders import sources
-    from builders.core import BuildConfig
+    from ecinstruct_builders import sources
+    from ecinstruct_builders.core import BuildConfig
 
     cfg = BuildConfig(sources=tmp_path / "src", out=tmp_path / "out",
                       categories={"SA": {"ind": ["Gift_Cards"], "ood": []}})
@@ -286,7 +291,7 @@ def test_progress_bars_only_when_asked_and_quiet_prints_nothing(tmp_path, capsys
 
 def test_every_split_folder_copy_of_a_source_file_counts_for_resume(tmp_path):
     """MAVE's real layout has mave_positives.jsonl in train/, val/ and test/: a change to any one rebuilds."""
-    from builders.pipeline import fingerprint
+    from ecinstruct_builders.pipeline import fingerprint
 
     for split in ("train", "val", "test"):
         folder = tmp_path / "mave" / split / "00_All"

@@ -4,11 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-from builders.core import BuildConfig, TaskReport
-from builders.pipeline import build
-from builders.readers import leipzig
-from builders.tasks import pm
+from ecinstruct_builders.core import BuildConfig, TaskReport
+from ecinstruct_builders.pipeline import build
+from ecinstruct_builders.readers import leipzig
+from ecinstruct_builders.tasks import pm
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ROOT / "samples" / "sources"
@@ -91,7 +90,7 @@ def test_order_is_pandas_1_5_s_grouped_order_whatever_pandas_is_installed():
     rows = [("a1", "g1"), ("a2", "g2"), ("a3", "g1"), ("a4", "g2")]
     assert pm.grouped_order(rows) == [("a1", "g1"), ("a3", "g1"), ("a2", "g2"), ("a4", "g2")]
     # pandas >= 2.2 keeps file order in the release's merges; the build does not call pandas at all
-    import builders.tasks.pm as module
+    import ecinstruct_builders.tasks.pm as module
 
     assert "pandas" not in module.__dict__
 

@@ -5,10 +5,9 @@ import json
 
 import pytest
 from _review_samples import SOURCES, sample_config
-
-from builders.core import BuildConfig, TaskReport
-from builders.release import json_text, py_rng, split_811
-from builders.tasks import prp
+from ecinstruct_builders.core import BuildConfig, TaskReport
+from ecinstruct_builders.release import json_text, py_rng, split_811
+from ecinstruct_builders.tasks import prp
 
 META = SOURCES / "amazon_review_2018/meta/all_category"
 GIFT = META / "meta_Gift_Cards.json.gz"

@@ -4,10 +4,9 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
-
-from builders.core import BuildConfig, TaskReport
-from builders.readers import esci
-from builders.tasks import mpc, psi
+from ecinstruct_builders.core import BuildConfig, TaskReport
+from ecinstruct_builders.readers import esci
+from ecinstruct_builders.tasks import mpc, psi
 
 SOURCES = Path(__file__).resolve().parents[2] / "samples" / "sources"
 

@@ -5,10 +5,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
-from builders.core import BuildConfig, TaskReport
-from builders.readers import esci
-from builders.tasks import qpr
+from ecinstruct_builders.core import BuildConfig, TaskReport
+from ecinstruct_builders.readers import esci
+from ecinstruct_builders.tasks import qpr
 
 SOURCES = Path(__file__).resolve().parents[2] / "samples" / "sources"
 ORDER = {"E": 0, "S": 1, "C": 2, "I": 3}
@@ -77,7 +76,7 @@ def test_capped_lists_are_the_first_of_the_stream_for_train(built):
 
 
 def test_finalized_records_are_byte_identical_across_builds():
-    from builders.core import dumps_record, finalize
+    from ecinstruct_builders.core import dumps_record, finalize
 
     def dump():
         cfg = BuildConfig(sources=SOURCES, out=Path("unused"))

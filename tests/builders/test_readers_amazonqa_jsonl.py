@@ -5,9 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from builders.core import TaskReport
-from builders.readers import amazonqa
+from ecinstruct_builders.core import TaskReport
+from ecinstruct_builders.readers import amazonqa
 
 SRC = Path(__file__).resolve().parents[2] / "samples" / "sources" / "amazonqa"
 

@@ -5,9 +5,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
-from builders.core import TaskReport
-from builders.readers import esci
+from ecinstruct_builders.core import TaskReport
+from ecinstruct_builders.readers import esci
 
 SRC = Path(__file__).resolve().parents[2] / "samples" / "sources" / "esci"
 

@@ -3,9 +3,8 @@
 from pathlib import Path
 
 import pytest
-
-from builders.core import TaskReport
-from builders.readers import leipzig
+from ecinstruct_builders.core import TaskReport
+from ecinstruct_builders.readers import leipzig
 
 SRC = Path(__file__).resolve().parents[2] / "samples" / "sources" / "amazon_google"
 

@@ -5,11 +5,10 @@ import json
 
 import pytest
 from _review_samples import SOURCES
-
-from builders.core import TaskReport
-from builders.readers import amazon_review_2014 as ar14
-from builders.readers import amazon_review_2018 as ar18
-from builders.readers import mave
+from ecinstruct_builders.core import TaskReport
+from ecinstruct_builders.readers import amazon_review_2014 as ar14
+from ecinstruct_builders.readers import amazon_review_2018 as ar18
+from ecinstruct_builders.readers import mave
 
 
 def test_real_2018_metadata_streams_with_all_fields():

@@ -9,11 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-from builders.core import NOT_SAMPLED, BuildConfig, TaskReport
-from builders.readers import amazonqa
-from builders.release import np_perm
-from builders.tasks import _amazonqa, ag, ap
+from ecinstruct_builders.core import NOT_SAMPLED, BuildConfig, TaskReport
+from ecinstruct_builders.readers import amazonqa
+from ecinstruct_builders.release import np_perm
+from ecinstruct_builders.tasks import _amazonqa, ag, ap
 
 QAR = Path(__file__).resolve().parents[2] / "samples" / "sources" / "amazonqa" / "qar.jsonl"
 LINES = QAR.read_text(encoding="utf-8").splitlines()

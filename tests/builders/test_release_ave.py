@@ -8,9 +8,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from builders.core import NOT_SAMPLED, BuildConfig, TaskReport, assign_split
-from builders.release import json_text, np_perm, py_rng
-from builders.tasks import ave
+from ecinstruct_builders.core import NOT_SAMPLED, BuildConfig, TaskReport, assign_split
+from ecinstruct_builders.release import json_text, np_perm, py_rng
+from ecinstruct_builders.tasks import ave
 
 MAVE = Path(__file__).resolve().parents[2] / "samples" / "sources" / "mave"
 POS = [json.loads(x) for x in (MAVE / "mave_positives.jsonl").read_text(encoding="utf-8").splitlines()]

@@ -15,12 +15,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
-from builders.core import BuildConfig, TaskReport, finalize
-from builders.instructions import INSTRUCTIONS
-from builders.readers import esci
-from builders.release import json_text, py_rng
-from builders.tasks import _esci, mpc, psi, qpr
+from ecinstruct_builders.core import BuildConfig, TaskReport, finalize
+from ecinstruct_builders.instructions import INSTRUCTIONS
+from ecinstruct_builders.readers import esci
+from ecinstruct_builders.release import json_text, py_rng
+from ecinstruct_builders.tasks import _esci, mpc, psi, qpr
 
 REF = Path(__file__).resolve().parents[1] / "data" / "released_format"
 FILE_SPLIT = {"train": "train", "validation": "val", "test": "test"}

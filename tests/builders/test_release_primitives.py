@@ -4,8 +4,7 @@ import json
 import random
 
 import numpy as np
-
-from builders import release
+from ecinstruct_builders import release
 
 
 def test_py_rng_is_python_random_seeded_1():

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 from _review_samples import sample_config
-
-from builders.core import BuildConfig, TaskReport
-from builders.release import json_text
-from builders.tasks import sa
+from ecinstruct_builders.core import BuildConfig, TaskReport
+from ecinstruct_builders.release import json_text
+from ecinstruct_builders.tasks import sa
 
 REF = Path(__file__).resolve().parents[1] / "data" / "released_format"
 #: our split -> reference file

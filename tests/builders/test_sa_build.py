@@ -3,10 +3,9 @@
 import json
 
 from _review_samples import SOURCES, records, report, sample_config
-
-from builders.pipeline import build
-from builders.readers.amazon_review_2018 import iter_review_objects
-from builders.tasks import sa
+from ecinstruct_builders.pipeline import build
+from ecinstruct_builders.readers.amazon_review_2018 import iter_review_objects
+from ecinstruct_builders.tasks import sa
 
 IND = ("train", "validation", "test", "test_unseen")
 

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 from _review_samples import sample_config
-
-from builders.core import BASE_SPLITS, NOT_SAMPLED, BuildConfig, Example, TaskReport
-from builders.pipeline import ALL_TASKS, build, sample_to_targets
+from ecinstruct_builders.core import BASE_SPLITS, NOT_SAMPLED, BuildConfig, Example, TaskReport
+from ecinstruct_builders.pipeline import ALL_TASKS, build, sample_to_targets
 
 QUIET = {"log": lambda _m: None}
 SIZED = [t for t in ALL_TASKS if t != "PM"]  # PM keeps every pair (Table A3)
@@ -77,7 +76,7 @@ def test_the_release_s_repeats_are_kept_and_counted_unless_fixes_are_asked_for(t
 
 
 def test_fix_defects_reaches_the_report_and_the_fingerprint(tmp_path):
-    from builders.pipeline import fingerprint
+    from ecinstruct_builders.pipeline import fingerprint
 
     cfg = sample_config(tmp_path, sizes=3)
     assert fingerprint("PM", cfg) != fingerprint("PM", replace(cfg, fix_defects=True))

@@ -8,10 +8,9 @@ import shutil
 import numpy as np
 import pytest
 from _review_samples import SOURCES, records, report, sample_config
-
-from builders.core import BuildConfig, TaskReport
-from builders.release import cut_words, py_list_text, py_rng
-from builders.tasks import sr
+from ecinstruct_builders.core import BuildConfig, TaskReport
+from ecinstruct_builders.release import cut_words, py_list_text, py_rng
+from ecinstruct_builders.tasks import sr
 
 META = SOURCES / "amazon_review_2018/meta/all_category"
 RATINGS = SOURCES / "amazon_review_2018/rating/all_category/Magazine_Subscriptions.csv"

@@ -1,10 +1,16 @@
 """Text quality-control helpers (Section 3.3)."""
 
 import pytest
+from ecinstruct_builders.text import (
+    clean_html,
+    cut_words,
+    is_english,
+    normalise_ws,
+    to_ascii,
+    word_count,
+)
 from hypothesis import given
 from hypothesis import strategies as st
-
-from builders.text import clean_html, cut_words, is_english, normalise_ws, to_ascii, word_count
 
 
 def test_clean_html_strips_tags_and_unescapes():

@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 
 import pytest
+from ecinstruct_builders.core import Example, finalize, write_jsonl_atomic
 
-from builders.core import Example, finalize, write_jsonl_atomic
 from ecinstruct_eval.tasks import LETTERS, TASKS
 
 #: Samples per base split; test_unseen / test_ood_unseen are copies made by finalize.

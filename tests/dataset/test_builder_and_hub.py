@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from datasets import load_dataset
+from ecinstruct_builders.core import read_jsonl
 
 import ECInstruct as ecinstruct_script
-from builders.core import read_jsonl
 from ecinstruct_dataset import CONFIGS, FEATURES
 from ecinstruct_dataset.hub import HubPushError, push_to_hub
 from ecinstruct_eval.cli import main

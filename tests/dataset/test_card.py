@@ -8,10 +8,10 @@ import re
 import pytest
 from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
+from ecinstruct_builders.instructions import INSTRUCTIONS
 from huggingface_hub import DatasetCard, DatasetCardData
 
 import ecinstruct_eval
-from builders.instructions import INSTRUCTIONS
 from ecinstruct_dataset import CONFIGS, FEATURES
 from ecinstruct_dataset.card import find_template, render_template, size_category
 from ecinstruct_eval.tasks import TASKS

@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from datasets import load_dataset
+from ecinstruct_builders.core import RECORD_FIELDS, read_jsonl
 
-from builders.core import RECORD_FIELDS, read_jsonl
 from ecinstruct_dataset import CONFIGS, DEFAULT_CONFIG, FEATURES, export
 from ecinstruct_dataset.exporter import ROW_GROUP_ROWS
 from ecinstruct_dataset.schema import RecordError

@@ -152,7 +152,7 @@ def test_the_next_export_removes_leftovers_of_killed_ones(two_builds, tmp_path):
 
 
 def test_an_export_refuses_with_one_line_while_another_writes_the_folder(two_builds, tmp_path, capsys):
-    from builders.locking import lock_output
+    from ecinstruct_builders.locking import lock_output
 
     out = tmp_path / "ECInstruct"
     shutil.copytree(two_builds["old_export"], out)

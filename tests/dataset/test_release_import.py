@@ -18,9 +18,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from ecinstruct_builders.core import BuildConfig, read_jsonl
+from ecinstruct_builders.pipeline import ALL_TASKS, build
 
-from builders.core import BuildConfig, read_jsonl
-from builders.pipeline import ALL_TASKS, build
 from ecinstruct_dataset.release_import import import_release, parse_options
 from ecinstruct_eval.release import RELEASE_NAME
 from ecinstruct_eval.tasks import LETTERS

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from builders import pipeline
-from builders.core import BuildConfig
+from ecinstruct_builders import pipeline
+from ecinstruct_builders.core import BuildConfig
+
 from ecinstruct_dataset import export, loaded_split_sizes
 from ecinstruct_eval.tasks import TASKS
 

@@ -1,6 +1,6 @@
 """A small synthetic build folder (canonical records of all ten tasks) and helpers.
 
-The records follow the canonical schema of ``builders.core.RECORD_FIELDS``;
+The records follow the canonical schema of ``ecinstruct_builders.core.RECORD_FIELDS``;
 their texts are made up (no real data), sized so the whole leaderboard test
 area runs in seconds.
 """
@@ -97,7 +97,7 @@ def write_gold_submission(root: Path, path: Path, *, corrupt: float = 0.0, seed:
                           meta: dict | None = None) -> Path:
     """A valid submission predicting the gold output (a fraction ``corrupt`` made wrong)."""
     rng = random.Random(seed)
-    from leaderboard.submission import required_sets, write_submission
+    from ecinstruct_leaderboard.submission import required_sets, write_submission
 
     rows = []
     for task, split in required_sets():

@@ -17,11 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-from ecinstruct_eval import gold_answer
-from ecinstruct_eval.parsing import parse
-from ecinstruct_eval.tasks import LETTERS, TASKS
-from leaderboard.baselines import (
+from ecinstruct_leaderboard.baselines import (
     METHODS,
     _candidates,
     _context,
@@ -30,6 +26,10 @@ from leaderboard.baselines import (
     _two_products,
     predict,
 )
+
+from ecinstruct_eval import gold_answer
+from ecinstruct_eval.parsing import parse
+from ecinstruct_eval.tasks import LETTERS, TASKS
 
 REF = Path(__file__).resolve().parents[1] / "data" / "released_format"
 

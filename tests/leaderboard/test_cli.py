@@ -87,7 +87,7 @@ def test_cli_invalid_submission_exit_codes(build_dir, tmp_path, capsys):
 
 
 def test_command_module_import_is_light():
-    code = ("import sys, leaderboard.cli; "
+    code = ("import sys, ecinstruct_leaderboard.cli; "
             "heavy = {'torch', 'transformers', 'datasets', 'matplotlib', 'sklearn'} & set(sys.modules); "
             "print(sorted(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -95,7 +95,7 @@ def test_command_module_import_is_light():
 
 
 def test_cli_pack_joins_prediction_files(build_dir, tmp_path, capsys):
-    from leaderboard.submission import iter_submission
+    from ecinstruct_leaderboard.submission import iter_submission
 
     sub = tmp_path / "all.jsonl"
     assert main(["leaderboard", "baseline", "--method", "majority", "--data", str(build_dir), "--out", str(sub)]) == 0

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import META, fake_score, write_gold_submission
-
-from ecinstruct_eval.cli import main
-from leaderboard.results import (
+from ecinstruct_leaderboard.results import (
     ResultsError,
     load_results,
     results_problem,
@@ -21,14 +19,16 @@ from leaderboard.results import (
     score_submission,
     write_results,
 )
-from leaderboard.submission import (
+from ecinstruct_leaderboard.submission import (
     link_ok,
     meta_path_for,
     model_name_ok,
     validate_metadata,
     validate_submission,
 )
-from leaderboard.table import Board, Cell, Row, build_board, build_boards, render
+from ecinstruct_leaderboard.table import Board, Cell, Row, build_board, build_boards, render
+
+from ecinstruct_eval.cli import main
 
 FORMULA = "=2+5+cmd|' -C calc'!A0"
 
@@ -225,7 +225,7 @@ def test_a_file_name_with_a_newline_stays_one_line(good, tmp_path):
 
 
 def test_oversized_results_file_is_not_read(good, tmp_path, monkeypatch):
-    import leaderboard.results as results
+    import ecinstruct_leaderboard.results as results
 
     monkeypatch.setattr(results, "MAX_RESULTS_BYTES", 1000)
     with pytest.raises(ResultsError, match="over 1000 bytes"):
@@ -299,7 +299,7 @@ def test_sane_metadata_still_passes():
 
 
 def test_board_and_plot_ignore_non_finite_values_of_unchecked_documents(good, tmp_path):
-    from leaderboard.plot import plot_results, save_plot
+    from ecinstruct_leaderboard.plot import plot_results, save_plot
 
     doc = load_results(good["noisy"])
     doc["results"]["SR"]["test"]["metrics"]["hr@1"].update(value=float("inf"), ci_high=float("nan"))

@@ -8,8 +8,7 @@ import subprocess
 from html.parser import HTMLParser
 
 import pytest
-
-from leaderboard.table import build_board, render_html
+from ecinstruct_leaderboard.table import build_board, render_html
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from leaderboard.reference import improvement, paper_table
+from ecinstruct_leaderboard.reference import improvement, paper_table
 
 SHARED = Path("/work/shared/reference/paper_results.json")
 

@@ -8,10 +8,9 @@ import json
 
 import pytest
 from conftest import META, fake_score, write_gold_submission
-
-from leaderboard.compare import compare_results, format_comparisons, paired_test
-from leaderboard.plot import plot_results, save_plot
-from leaderboard.results import (
+from ecinstruct_leaderboard.compare import compare_results, format_comparisons, paired_test
+from ecinstruct_leaderboard.plot import plot_results, save_plot
+from ecinstruct_leaderboard.results import (
     SCHEMA_VERSION,
     bootstrap,
     load_results,
@@ -20,7 +19,7 @@ from leaderboard.results import (
     score_submission,
     write_results,
 )
-from leaderboard.table import build_board, render
+from ecinstruct_leaderboard.table import build_board, render
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +62,7 @@ def test_results_file_matches_the_published_json_schema(scored):
     jsonschema = pytest.importorskip("jsonschema")
     from importlib import resources
 
-    schema = json.loads(resources.files("leaderboard").joinpath("data/results.schema.json").read_text())
+    schema = json.loads(resources.files("ecinstruct_leaderboard").joinpath("data/results.schema.json").read_text())
     doc = load_results(scored["noisy"][1])
     jsonschema.validate(doc, schema)
     doc["results"]["XX"] = {}
@@ -243,7 +242,7 @@ def test_results_hold_no_local_model_path(build_dir, tmp_path):
     assert docs[0]["evaluator"]["ag_options"] == docs[1]["evaluator"]["ag_options"]
     # other weights: another reference
     (tmp_path / "machine2" / "deep" / "minilm" / "model.safetensors").write_bytes(b"other")
-    from leaderboard.results import _folder_sha256, portable_model_ref
+    from ecinstruct_leaderboard.results import _folder_sha256, portable_model_ref
 
     _folder_sha256.cache_clear()
     assert portable_model_ref(str(tmp_path / "machine2" / "deep" / "minilm")) != ref

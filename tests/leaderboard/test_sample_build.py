@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from ecinstruct_leaderboard.baselines import METHODS, predict
+from ecinstruct_leaderboard.submission import required_sets, validate_submission, write_submission
 
 from ecinstruct_eval.cli import main
 from ecinstruct_eval.data import load_split
 from ecinstruct_eval.parsing import parse
-from leaderboard.baselines import METHODS, predict
-from leaderboard.submission import required_sets, validate_submission, write_submission
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 

@@ -8,9 +8,8 @@ import tracemalloc
 
 import pytest
 from conftest import META, fake_score, load, write_gold_submission
-
-from leaderboard.results import score_submission
-from leaderboard.submission import (
+from ecinstruct_leaderboard.results import score_submission
+from ecinstruct_leaderboard.submission import (
     Limits,
     SubmissionError,
     meta_path_for,
@@ -253,7 +252,7 @@ def test_unreadable_reference_data_reported_once(valid, tmp_path):
 
 def test_a_raw_carriage_return_inside_a_line_is_read_as_validated(valid, build_dir):
     """JSON allows a raw CR as whitespace; scoring must read the lines the validator checked."""
-    from leaderboard.submission import iter_submission
+    from ecinstruct_leaderboard.submission import iter_submission
 
     lines = _lines(valid)
     row = json.loads(lines[1])

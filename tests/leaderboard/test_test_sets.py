@@ -9,13 +9,19 @@ import json
 
 import pytest
 from conftest import META, RELEASE_ORIGIN, fake_score, load, write_gold_submission
+from ecinstruct_leaderboard.compare import compare_results, test_set_mismatches
+from ecinstruct_leaderboard.plot import plot_results
+from ecinstruct_leaderboard.results import load_results, score_submission, write_results
+from ecinstruct_leaderboard.table import (
+    PAPER_LABEL,
+    UNKNOWN_LABEL,
+    build_board,
+    build_boards,
+    render,
+)
 
 from ecinstruct_eval.cli import main
 from ecinstruct_eval.testsets import split_fingerprint
-from leaderboard.compare import compare_results, test_set_mismatches
-from leaderboard.plot import plot_results
-from leaderboard.results import load_results, score_submission, write_results
-from leaderboard.table import PAPER_LABEL, UNKNOWN_LABEL, build_board, build_boards, render
 
 TASKS3 = ["PM", "SR", "AVE"]
 
@@ -191,7 +197,7 @@ def test_json_schema_knows_both_versions(files, tmp_path):
     jsonschema = pytest.importorskip("jsonschema")
     from importlib import resources
 
-    schema = json.loads(resources.files("leaderboard").joinpath("data/results.schema.json").read_text())
+    schema = json.loads(resources.files("ecinstruct_leaderboard").joinpath("data/results.schema.json").read_text())
     new = load_results(files["off-a"])
     jsonschema.validate(new, schema)
     jsonschema.validate(load_results(_old(files["off-a"], tmp_path)), schema)

@@ -11,8 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from builders.core import RECORD_FIELDS
+from ecinstruct_builders.core import RECORD_FIELDS
 
 SA_OPTIONS = ["A: very positive", "B: positive", "C: neutral", "D: negative", "E: very negative"]
 SR_OPTIONS = [f"{chr(65 + i)}: item {i} kayak paddle {i % 3}" for i in range(20)]

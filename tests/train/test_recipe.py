@@ -66,7 +66,7 @@ def test_data_variants(build_dir):
     recs = load_training_records("SA,SR", location=build_dir)
     assert [r["task"] for r in recs] == ["SA"] * 8 + ["SR"] * 8
     single = load_training_records("SA", location=build_dir, instructions="single")
-    from builders.instructions import INSTRUCTIONS
+    from ecinstruct_builders.instructions import INSTRUCTIONS
 
     assert {r["instruction"] for r in single} == {INSTRUCTIONS["SA"].seen[0]}
     picked = subsample(list(range(10_000)), TRAIN_SIZES["1K"], seed=1, task="SR")

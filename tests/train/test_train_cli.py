@@ -8,9 +8,9 @@ import types
 from pathlib import Path
 
 import pytest
+from ecinstruct_leaderboard.baselines import METHODS
 
 from ecinstruct_eval.cli import main
-from leaderboard.baselines import METHODS
 
 
 def _read_jsonl(path):
@@ -109,7 +109,7 @@ def test_baseline_models_dispatch_to_the_leaderboard(tmp_path, build_dir, monkey
         calls.update(method=method, n_train=len(train_records), seed=seed)
         return ["A"] * len(records)
 
-    monkeypatch.setitem(sys.modules, "leaderboard.baselines", types.SimpleNamespace(predict=fake_predict, METHODS=METHODS))
+    monkeypatch.setitem(sys.modules, "ecinstruct_leaderboard.baselines", types.SimpleNamespace(predict=fake_predict, METHODS=METHODS))
     out = tmp_path / "maj.jsonl"
     assert main(["predict", "--model", "baseline:majority", "--data", str(build_dir), "--config", "SA",
                  "--split", "test", "--out", str(out), "--seed", "7"]) == 0
@@ -133,7 +133,7 @@ def test_several_configs_and_splits_go_to_one_file(tmp_path, build_dir, monkeypa
         seen.append((records[0]["task"], records[0]["split"], method))
         return [r["output"] for r in records]
 
-    monkeypatch.setitem(sys.modules, "leaderboard.baselines", types.SimpleNamespace(predict=fake_predict, METHODS=METHODS))
+    monkeypatch.setitem(sys.modules, "ecinstruct_leaderboard.baselines", types.SimpleNamespace(predict=fake_predict, METHODS=METHODS))
     out = tmp_path / "sub.jsonl"
     assert main(["predict", "--model", "baseline:lexical", "--data", str(build_dir), "--config", "ag,SA",
                  "--split", "test,test_ood", "--out", str(out)]) == 0
@@ -175,8 +175,9 @@ SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 @pytest.mark.skipif(not (SAMPLES / "sample_build.json").is_file(), reason="no bundled samples")
 def test_generalist_loop_on_the_bundled_sample_build(tmp_path, tiny_llama):
-    from builders import pipeline
-    from builders.core import BuildConfig
+    from ecinstruct_builders import pipeline
+    from ecinstruct_builders.core import BuildConfig
+
     from ecinstruct_eval import score
     from ecinstruct_eval.data import load_split
     from ecinstruct_eval.tasks import TASKS
