@@ -25,6 +25,16 @@ the same dtype (bf16 on GPUs that support it).  Throughput is real
 (training) or over repeated passes over all prompts (generation, after a
 warm-up batch), and the ratio ours / released.
 
+Training settings also report achieved TFLOP/s and MFU (model FLOPs
+utilisation: achieved / the GPU's dense bf16 peak, from :data:`PEAK_BF16_TFLOPS`
+by the GPU's name; ``n/a`` on a CPU, an unknown GPU or without bf16), counted
+two ways (see :func:`train_flops`): LoRA-aware (``4*N_frozen + 6*N_lora``
+per token for the weights, frozen matrices needing no weight gradients, plus
+causal attention ``6*L*d_attn*(s+1)`` per token of a sequence of length s)
+and the common ``6*N`` convention (all N parameters, 7.24e9 for Mistral-7B,
+no attention term).  Model FLOPs only: gradient checkpointing's recomputed
+forward is not counted, padding is not counted.
+
 Example::
 
     python benchmarks/bench_train.py --config small           # CPU
@@ -55,6 +65,113 @@ CONFIGS = {
 }
 PAD, EOS, BOS = 0, 2, 1
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "lm_head"]
+
+
+#: Dense (no sparsity) bf16 tensor-core peak in TFLOP/s, by a pattern on the GPU's name (first match
+#: wins; NVIDIA's datasheets).  A GPU not listed gets MFU "n/a": add it here rather than guess.
+PEAK_BF16_TFLOPS = (
+    (r"H100.*PCIe", 756.0),
+    (r"H100 NVL", 835.0),
+    (r"H200 NVL", 835.0),
+    (r"GH200|H100|H200", 989.0),  # SXM ("NVIDIA H100 80GB HBM3", "NVIDIA H200")
+    (r"A100", 312.0),
+    (r"L40S", 362.0),
+    (r"\bL4\b", 121.0),
+    (r"\bA10\b", 125.0),
+)
+
+
+def peak_bf16_tflops(device_name: str | None) -> float | None:
+    """The dense bf16 peak of the named GPU, or ``None`` (a CPU, an unknown GPU).
+
+    >>> peak_bf16_tflops("NVIDIA H100 80GB HBM3"), peak_bf16_tflops("NVIDIA H200"), peak_bf16_tflops("NVIDIA H100 PCIe")
+    (989.0, 989.0, 756.0)
+    >>> peak_bf16_tflops("NVIDIA A100-SXM4-80GB"), peak_bf16_tflops("NVIDIA L40S"), peak_bf16_tflops("NVIDIA L4")
+    (312.0, 362.0, 121.0)
+    >>> peak_bf16_tflops("CPU (2 threads)"), peak_bf16_tflops("Some Future GPU"), peak_bf16_tflops(None)
+    (None, None, None)
+    """
+    import re
+
+    if not device_name or device_name.startswith("CPU"):
+        return None
+    for pattern, peak in PEAK_BF16_TFLOPS:
+        if re.search(pattern, device_name):
+            return peak
+    return None
+
+
+def param_counts(cfg: dict, *, lora_r: int = 16, targets=None) -> dict:
+    """Parameter counts of a Mistral-shaped ``cfg`` (a :data:`CONFIGS` entry) with LoRA on ``targets``.
+
+    ``total``: every parameter of the base model (untied embeddings and LM
+    head, norms included); ``embedding``: the input embedding table, a lookup
+    that does no multiply-adds; ``frozen_matmul``: the frozen weights that do
+    (every linear layer and the LM head); ``lora``: the trainable LoRA
+    matrices (``r * (in + out)`` per adapted linear layer).
+
+    >>> c = param_counts(CONFIGS["mistral-7b"])
+    >>> round(c["total"] / 1e9, 2), c["embedding"], c["lora"]
+    (7.24, 131072000, 42520576)
+    """
+    targets = TARGETS if targets is None else targets
+    h, inter, n_layers = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+    heads, kv, vocab = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["vocab_size"]
+    hd = cfg.get("head_dim") or h // heads
+    shapes = {"q_proj": (h, heads * hd), "k_proj": (h, kv * hd), "v_proj": (h, kv * hd), "o_proj": (heads * hd, h),
+              "gate_proj": (h, inter), "up_proj": (h, inter), "down_proj": (inter, h)}
+    layer = sum(i * o for i, o in shapes.values())
+    matmul = n_layers * layer + h * vocab  # + the LM head
+    embedding = vocab * h
+    norms = (2 * n_layers + 1) * h
+    lora = n_layers * sum(lora_r * (i + o) for name, (i, o) in shapes.items() if name in targets)
+    if "lm_head" in targets:
+        lora += lora_r * (h + vocab)
+    return {"total": matmul + embedding + norms, "embedding": embedding, "frozen_matmul": matmul, "lora": lora,
+            "layers": n_layers, "attention_width": heads * hd}
+
+
+#: How :func:`train_flops` counts, printed with the figures.
+FLOPS_FORMULA = ("LoRA-aware = sum over sequences of (4*N_frozen + 6*N_lora)*s + 6*L*d_attn*s*(s+1) "
+                 "[frozen weights: forward 2N + input gradients 2N, no weight gradients; LoRA: 6N; causal "
+                 "attention QK^T and AV, forward 2*L*d_attn*s*(s+1), x3 with backward]; "
+                 "6N = 6*N_total*tokens (all parameters, no attention term)")
+
+
+def train_flops(lengths, counts: dict) -> dict:
+    """Model FLOPs of one optimizer step over sequences of these real lengths, both ways.
+
+    * ``lora_aware``: ``(4*N_frozen + 6*N_lora)`` per token, plus causal
+      attention ``6*L*d_attn*s*(s+1)`` per sequence of length s (score and
+      value products, forward ``2*L*d_attn*s*(s+1)``, backward twice that);
+    * ``six_n``: ``6*N_total`` per token, the common convention.
+
+    Padding and checkpointing's recomputation are not counted (model FLOPs).
+
+    >>> c = {"total": 100, "frozen_matmul": 90, "lora": 2, "layers": 2, "attention_width": 4}
+    >>> train_flops([3, 1], c)  # 4 tokens: (4*90 + 6*2)*4 + 6*2*4*(3*4 + 1*2)
+    {'lora_aware': 2160, 'six_n': 2400, 'attention': 672, 'tokens': 4}
+    """
+    tokens = sum(lengths)
+    attention = 6 * counts["layers"] * counts["attention_width"] * sum(s * (s + 1) for s in lengths)
+    weights = (4 * counts["frozen_matmul"] + 6 * counts["lora"]) * tokens
+    return {"lora_aware": weights + attention, "six_n": 6 * counts["total"] * tokens, "attention": attention,
+            "tokens": tokens}
+
+
+def step_tflops(record: list, counts: dict) -> dict:
+    """Achieved TFLOP/s of each recorded step, both ways (see :func:`train_flops`).
+
+    >>> c = {"total": 10**12, "frozen_matmul": 10**12, "lora": 0, "layers": 1, "attention_width": 1}
+    >>> step_tflops([{"lengths": [1], "seconds": 2.0}], c)
+    {'lora_aware': [2.000000000006], 'six_n': [3.0]}
+    """
+    out = {"lora_aware": [], "six_n": []}
+    for step in record:
+        flops = train_flops(step["lengths"], counts)
+        for key in out:
+            out[key].append(flops[key] / step["seconds"] / 1e12)
+    return out
 
 
 def synthetic_examples(n: int, *, vocab: int, prompt_median: int, seed: int = 0) -> list[dict]:
@@ -133,11 +250,14 @@ def _collator(packed: bool, device: str):
     return Collator(_tokenizer(), arch="causal", packed=packed, pad_to_multiple_of=8 if device != "cpu" else None)
 
 
-def time_training(model, examples, *, micro, effective, packed, grouped, checkpointing, steps, warmup, device, amp):
+def time_training(model, examples, *, micro, effective, packed, grouped, checkpointing, steps, warmup, device, amp,
+                  record: list | None = None):
     """Real tokens/s of each of the ``steps`` timed optimizer steps (after ``warmup``).
 
     ``checkpointing`` is a :class:`ecellm.checkpointing.CheckpointingPolicy`,
-    applied per micro-batch as ``ecinstruct train`` does.
+    applied per micro-batch as ``ecinstruct train`` does.  ``record``, when
+    given, receives one ``{"lengths", "seconds"}`` per timed step (the
+    examples' real lengths, for :func:`train_flops`).
     """
     import torch
 
@@ -161,8 +281,10 @@ def time_training(model, examples, *, micro, effective, packed, grouped, checkpo
             torch.cuda.synchronize()
         t0 = time.perf_counter()
         tokens = 0
+        lengths = []
         for idx in chunk:
             feats = [examples[i] for i in idx]
+            lengths += [len(f["input_ids"]) for f in feats]
             tokens += sum(len(f["input_ids"]) for f in feats)
             batch = {k: v.to(device) for k, v in collate(feats).items()}
             if checkpointing.mode == "budget":
@@ -175,7 +297,10 @@ def time_training(model, examples, *, micro, effective, packed, grouped, checkpo
         if device == "cuda":
             torch.cuda.synchronize()
         if step >= warmup:
-            rates.append(tokens / (time.perf_counter() - t0))
+            seconds = time.perf_counter() - t0
+            rates.append(tokens / seconds)
+            if record is not None:
+                record.append({"lengths": lengths, "seconds": seconds})
     return rates
 
 
@@ -198,10 +323,31 @@ def guarded(fn, *args, device, **kwargs):
     return rates, peak
 
 
-def _progress(name: str, rates) -> None:
+def _progress(name: str, rates, tflops: dict | None = None, peak: float | None = None) -> None:
     """One line per finished setting on stderr, so that an interrupted run still tells something."""
     done = "out of memory" if rates is None else f"median {statistics.median(rates):.1f} tokens/s"
+    if rates and tflops and tflops["lora_aware"]:
+        done += "".join(f"; {label} {_tf_mfu(statistics.median(tflops[key]), peak)}"
+                        for key, label in (("lora_aware", "LoRA-aware"), ("six_n", "6N")))
     print(f"  timed: {name}: {done}", file=sys.stderr, flush=True)
+
+
+def _tf_mfu(tflops: float, peak: float | None) -> str:
+    """``"123.4 TFLOP/s, MFU 12.5%"`` (MFU ``n/a`` without a known peak).
+
+    >>> _tf_mfu(123.44, 989.0), _tf_mfu(0.02, None)
+    ('123.4 TFLOP/s, MFU 12.5%', '0.02 TFLOP/s, MFU n/a')
+    """
+    return f"{_tf(tflops)} TFLOP/s, MFU {'n/a' if not peak else f'{100 * tflops / peak:.1f}%'}"
+
+
+def _tf(tflops: float) -> str:
+    """TFLOP/s to one decimal, or three significant digits below 10 (CPUs).
+
+    >>> _tf(123.44), _tf(0.0123456)
+    ('123.4', '0.0123')
+    """
+    return f"{tflops:.1f}" if tflops >= 10 else f"{tflops:.3g}"
 
 
 def time_generation(model, prompts, *, batch, sort, max_new, device, repeats):
@@ -266,6 +412,9 @@ def main(argv=None) -> int:
     examples = synthetic_examples(n_train, vocab=CONFIGS[args.config]["vocab_size"], prompt_median=args.prompt_median)
     packed = attn == "flash_attention_2"
 
+    where = torch.cuda.get_device_name(0) if on_gpu else f"CPU ({torch.get_num_threads()} threads)"
+    peak = peak_bf16_tflops(where) if bf16 else None  # a bf16 peak says nothing of an fp32 run
+    counts = param_counts(CONFIGS[args.config])
     model = with_lora(build_model(args.config, dtype, device, attn))
     common = dict(effective=args.effective_batch, steps=args.steps, warmup=args.warmup, device=device, amp=bf16)
     on, off = CheckpointingPolicy("on"), CheckpointingPolicy("off")
@@ -286,10 +435,12 @@ def main(argv=None) -> int:
         if not packed:
             settings_train[f"ours packed, {attn} block mask, checkpointing off (micro-batch {args.micro_batch})"] = \
                 dict(micro=args.micro_batch, packed=True, grouped=True, checkpointing=off)
-    train, peaks = {}, {}
+    train, peaks, tflops = {}, {}, {}
     for name, kw in settings_train.items():
-        train[name], peaks[name] = guarded(time_training, model, examples, **kw, **common)
-        _progress(name, train[name])
+        record = []
+        train[name], peaks[name] = guarded(time_training, model, examples, **kw, **common, record=record)
+        tflops[name] = step_tflops(record, counts) if train[name] else None
+        _progress(name, train[name], tflops[name], peak)
 
     gen = {}
     if args.generation:
@@ -305,14 +456,14 @@ def main(argv=None) -> int:
             gen[name], peaks[name] = guarded(time_generation, merged, prompts, batch=batch, sort=True, **run)
             _progress(name, gen[name])
 
-    where = torch.cuda.get_device_name(0) if on_gpu else f"CPU ({torch.get_num_threads()} threads)"
     settings = {
         "device": where, "config": args.config, "dtype": str(dtype), "attention": attn,
         "effective_batch": args.effective_batch, "timed_steps": args.steps, "warmup_steps": args.warmup,
         "prompt_median": args.prompt_median, "predict_examples": args.predict_examples,
         "max_new_tokens": args.max_new_tokens, "repeats": args.repeats,
+        "peak_bf16_tflops": peak, "params": counts, "flops_formula": FLOPS_FORMULA,
     }
-    report = {"settings": settings, **summarize(train, gen, peaks)}
+    report = {"settings": settings, **summarize(train, gen, peaks, tflops, peak)}
     print(format_report(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
@@ -323,11 +474,14 @@ def main(argv=None) -> int:
 TARGETS_ON_GPU = {"train": 3.0, "generate": 5.0}
 
 
-def summarize(train: dict, gen: dict, peaks: dict | None = None) -> dict:
+def summarize(train: dict, gen: dict, peaks: dict | None = None, tflops: dict | None = None,
+              peak_tflops: float | None = None) -> dict:
     """Medians, spreads and ratios vs the first (released) setting of each table.
 
     A setting whose rates are ``None`` did not fit in memory: it is kept,
-    marked ``"out_of_memory": True``, with no figures.
+    marked ``"out_of_memory": True``, with no figures.  ``tflops`` (setting ->
+    :func:`step_tflops`) adds the median achieved TFLOP/s of each training
+    setting, both ways, and its MFU against ``peak_tflops`` (``None``: n/a).
 
     Examples
     --------
@@ -336,8 +490,13 @@ def summarize(train: dict, gen: dict, peaks: dict | None = None) -> dict:
     (3.0, 10.0)
     >>> r["train"]["big"]
     {'out_of_memory': True, 'peak_gib': None}
+    >>> t = summarize({"ours": [1.0]}, {}, None, {"ours": {"lora_aware": [98.9, 100], "six_n": [148.35]}}, 989.0)
+    >>> t["train"]["ours"]["tflops_lora_aware"], t["train"]["ours"]["mfu_lora_aware"], t["train"]["ours"]["mfu_6n"]
+    (99.45, 0.1006, 0.15)
+    >>> summarize({"ours": [1.0]}, {}, None, {"ours": {"lora_aware": [1.0], "six_n": [1.5]}})["train"]["ours"]["mfu_6n"]
     """
     peaks = peaks or {}
+    tflops = tflops or {}
     out = {}
     for key, table in (("train", train), ("generate", gen)):
         first = next(iter(table.values()), None)
@@ -357,6 +516,12 @@ def summarize(train: dict, gen: dict, peaks: dict | None = None) -> dict:
                 "ratio_vs_released": round(median / base, 3) if base else None,
                 "peak_gib": peak,
             }
+            achieved = tflops.get(name) if key == "train" else None
+            if achieved and achieved["lora_aware"]:
+                for way, label in (("lora_aware", "lora_aware"), ("six_n", "6n")):
+                    tf = statistics.median(achieved[way])
+                    out[key][name][f"tflops_{label}"] = float(f"{tf:.4g}")
+                    out[key][name][f"mfu_{label}"] = round(tf / peak_tflops, 4) if peak_tflops else None
     return out
 
 
@@ -370,8 +535,27 @@ def format_report(report: dict) -> str:
         f"(median {s['prompt_median']} tokens) x {s['max_new_tokens']} new tokens, median over "
         f"{s['repeats']} passes",
     ]
+    if s.get("flops_formula"):
+        n = s["params"]
+        peak = s.get("peak_bf16_tflops")
+        of = f"{peak:g} TFLOP/s dense bf16" if peak else "n/a: CPU, unknown GPU or no bf16"
+        lines += [
+            f"MFU: achieved model TFLOP/s / peak ({of}); N_total {n['total']:,}, N_frozen (matmul) {n['frozen_matmul']:,}, "
+            f"N_lora {n['lora']:,}, L {n['layers']}, d_attn {n['attention_width']}",
+            f"  {s['flops_formula']}",
+        ]
+
     def ratio(r):
         return "n/a" if r.get("ratio_vs_released") is None else f"x{r['ratio_vs_released']:.2f}"
+
+    def mfu(r):
+        if "tflops_lora_aware" not in r:
+            return ""
+        out = ""
+        for k, label in (("lora_aware", "LoRA-aware"), ("6n", "6N")):
+            share = r["mfu_" + k]
+            out += f"  {label} {_tf(r['tflops_' + k])} TFLOP/s MFU {'n/a' if share is None else f'{100 * share:.1f}%'}"
+        return out
 
     for key, title in (("train", "training tokens/s"), ("generate", "generation tokens/s")):
         if not report[key]:
@@ -384,6 +568,8 @@ def format_report(report: dict) -> str:
                 continue
             lines.append(f"  {r['median_tokens_per_s']:10.1f} [{r['min_tokens_per_s']:.1f}-{r['max_tokens_per_s']:.1f}]"
                          f"  {ratio(r):>6}  {name}{peak}")
+            if mfu(r):
+                lines.append(f"  {'':10}{mfu(r)}")
     lines += ["", "SUMMARY (ours / released recipe, medians; issue 6 targets are for a GPU)"]
     for key, what in (("train", "training  "), ("generate", "generation")):
         items = list(report[key].items())
@@ -399,6 +585,8 @@ def format_report(report: dict) -> str:
         else:
             head = f"{ratio(ours)} ({ours['median_tokens_per_s']:.1f} vs {base['median_tokens_per_s']:.1f} tokens/s)"
         lines.append(f"  {what}: {head}{extra}; target >= x{TARGETS_ON_GPU[key]:g}")
+        if key == "train" and "tflops_lora_aware" in ours:
+            lines.append(f"  training MFU, ours:{mfu(ours)}; released:{mfu(base) or ' n/a'}")
     if not s["device"].startswith("CPU"):
         return "\n".join(lines)
     return "\n".join(lines + ["  (measured on a CPU: the GPU targets do not apply as such)"])
