@@ -203,7 +203,7 @@ def _measure(model, batch, *, device, autocast_dtype, seq2seq):
     tokens = batch_tokens(batch, seq2seq=seq2seq)
     inputs = loss = None
     try:
-        inputs = {k: v.to(device) for k, v in batch.items()}
+        inputs = {k: v.to(device) if hasattr(v, "to") else v for k, v in batch.items()}  # max_length_q is an int
         with torch.autocast("cuda", dtype=autocast_dtype or torch.bfloat16, enabled=autocast_dtype is not None):
             loss = model(**inputs).loss
         loss.backward()

@@ -47,7 +47,17 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-length", type=int, default=2048, help="tokens per example (prompt cut first)")
     parser.add_argument("--batching", choices=("auto", "packed", "grouped", "padded"), default="auto",
                         help="packed (padding-free, causal), grouped by length, or plain padded batches; "
-                        "auto = packed with flash-attention, else grouped")
+                        "auto = packed with a varlen attention kernel (GPUs), else grouped")
+    parser.add_argument("--attention", choices=("auto", "varlen", "flash_attention_2", "sdpa"), default="auto",
+                        help="attention kernel: varlen = PyTorch's own variable-length flash kernel over packed "
+                        "rows (no flash-attn needed); auto = flash_attention_2 with the flash-attn package, else "
+                        "varlen on a bf16 GPU, else sdpa")
+    parser.add_argument("--logits", choices=("auto", "labeled", "all"), default="auto",
+                        help="labeled = the LM head and the loss only at the positions the loss needs (the same "
+                        "loss, far less work with short answers); auto = labeled for causal models")
+    parser.add_argument("--compile", choices=("auto", "on", "off"), default="auto",
+                        help="torch.compile each decoder layer (fuses norms, rotary embeddings, SwiGLU and LoRA's "
+                        "element-wise work); auto = ecellm.speedups.GPU_DEFAULTS on GPUs, off on CPUs")
     parser.add_argument("--gradient-checkpointing", choices=("auto", "on", "off"), default="auto",
                         help="auto = only for the micro-batches that would not fit without it, measured on "
                         "the GPU (off on CPUs, on under FSDP)")
@@ -83,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate, batch_size=args.batch_size, micro_batch_size=args.micro_batch_size,
         warmup_ratio=args.warmup_ratio, lora_r=args.lora_r, lora_alpha=args.lora_alpha,
         lora_dropout=args.lora_dropout, max_length=args.max_length, batching=args.batching,
+        attention=args.attention, logits=args.logits, compile=args.compile,
         gradient_checkpointing=args.gradient_checkpointing,
         bf16={"auto": None, "bf16": True, "fp32": False}[args.precision], save_steps=args.save_steps,
         save_total_limit=args.save_total_limit, logging_steps=args.logging_steps, seed=args.seed,

@@ -220,18 +220,26 @@ class Collator:
 
     Packed batches concatenate the micro-batch into one row with
     ``position_ids`` restarting at 0 for every example; attention stays within
-    each example (flash-attention varlen kernels or the block-diagonal masks
-    transformers derives from ``position_ids``), so no token attends across
-    examples and the loss equals the padded batch's.  Seq2seq models always
-    use padding.
+    each example (varlen kernels, from flash-attn or :mod:`ecellm.varlen`, or
+    the block-diagonal masks transformers derives from ``position_ids``), so
+    no token attends across examples and the loss equals the padded batch's.
+    ``varlen_kwargs`` adds the examples' boundaries (``cu_seq_lens_q``,
+    ``max_length_q``, ...) that the varlen kernels take.  ``labeled_logits``
+    adds :func:`ecellm.speedups.keep_labeled_logits`' positions, so that the
+    LM head runs only where the loss needs it.  Seq2seq models always use
+    padding.
     """
 
-    def __init__(self, tokenizer: Any, *, arch: str, packed: bool = False, pad_to_multiple_of: int | None = None):
+    def __init__(self, tokenizer: Any, *, arch: str, packed: bool = False, pad_to_multiple_of: int | None = None,
+                 varlen_kwargs: bool = False, labeled_logits: bool = False):
         from transformers import DataCollatorForSeq2Seq, DataCollatorWithFlattening
 
         self.packed = packed and arch == "causal"
+        self.labeled_logits = labeled_logits and arch == "causal"
         if self.packed:
-            self._inner = DataCollatorWithFlattening(return_position_ids=True, separator_id=IGNORE_INDEX)
+            self._inner = DataCollatorWithFlattening(
+                return_position_ids=True, separator_id=IGNORE_INDEX, return_flash_attn_kwargs=varlen_kwargs
+            )
         else:
             self._inner = DataCollatorForSeq2Seq(
                 tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX, pad_to_multiple_of=pad_to_multiple_of,
@@ -241,4 +249,9 @@ class Collator:
     def __call__(self, features: Iterable[Mapping[str, Any]]) -> dict:
         # Only the token columns: "length" and the encode_example flags stay out of the batch.
         feats = [{k: v for k, v in f.items() if k in ("input_ids", "labels")} for f in features]
-        return self._inner(feats)
+        batch = self._inner(feats)
+        if self.labeled_logits:
+            from ecellm.speedups import keep_labeled_logits
+
+            batch = keep_labeled_logits(batch)
+        return batch

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib.util
 import json
 import logging
 import math
@@ -54,7 +55,14 @@ class TrainConfig:
     lora_alpha: int = 16
     lora_dropout: float = 0.1
     max_length: int = 2048
+    #: "auto" (packed on GPUs with a varlen kernel, else grouped), "packed", "grouped", "padded"
     batching: str = "auto"
+    #: "auto", "varlen", "flash_attention_2", "sdpa"; see ecellm.speedups.plan
+    attention: str = "auto"
+    #: "auto"/"labeled" (LM head only where the loss needs it, causal models), "all"
+    logits: str = "auto"
+    #: "auto" (ecellm.speedups.GPU_DEFAULTS on GPUs, off on CPUs), "on"/True, "off"/False
+    compile: bool | str = "auto"
     #: "auto" (only the micro-batches that need it, measured on the GPU), "on"/True, "off"/False
     gradient_checkpointing: bool | str = "auto"
     bf16: bool | None = None
@@ -195,9 +203,9 @@ def train(config: TrainConfig) -> Path:
     from peft import LoraConfig, TaskType, get_peft_model
     from transformers import TrainingArguments, set_seed
 
+    from ecellm import speedups, varlen
     from ecellm.data import Collator, encode_example, load_training_records, parse_tasks
     from ecellm.modeling import (
-        attention_implementation,
         best_dtype,
         check_available,
         load_base_model,
@@ -207,14 +215,21 @@ def train(config: TrainConfig) -> Path:
     )
     from ecellm.presets import resolve_base
 
-    if config.batching not in ("auto", "packed", "grouped", "padded"):
-        raise ValueError(f"batching must be auto, packed, grouped or padded, not {config.batching!r}")
     checkpointing = {True: "on", False: "off"}.get(config.gradient_checkpointing, config.gradient_checkpointing)
     if checkpointing not in ("auto", "on", "off"):
         raise ValueError(f"gradient_checkpointing must be auto, on or off, not {config.gradient_checkpointing!r}")
     preset = resolve_base(config.base, arch=config.arch, style=config.style, prompt_format=config.prompt_format)
     check_available(preset.model_id, allow_download=config.allow_download)
     arch = resolve_arch(preset, allow_download=config.allow_download)
+    dtype = best_dtype() if config.bf16 is None else (torch.bfloat16 if config.bf16 else torch.float32)
+    on_gpu = torch.cuda.is_available()
+    flash_attn = importlib.util.find_spec("flash_attn") is not None
+    # labeled_ok is checked on the loaded model below; assume it here and settle it there.
+    plan = speedups.plan(
+        attention=config.attention, batching=config.batching, logits=config.logits, compile=config.compile,
+        arch=arch, cuda=on_gpu, bf16=dtype == torch.bfloat16, flash_attn=flash_attn,
+        varlen_kernel=varlen.available(), labeled_ok=True,
+    )
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -236,16 +251,19 @@ def train(config: TrainConfig) -> Path:
         log.warning("max_length %d: %d prompts shortened in the middle of their input, %d responses cut to "
                     "half of it", config.max_length, shortened, cut)
 
-    dtype = best_dtype() if config.bf16 is None else (torch.bfloat16 if config.bf16 else torch.float32)
-    attn = attention_implementation()
-    batching = config.batching
-    if batching == "auto":
-        # Packing pays off with varlen flash-attention; with SDPA a packed row
-        # attends (masked) over the whole row, so length grouping is cheaper.
-        batching = "packed" if arch == "causal" and attn == "flash_attention_2" else "grouped"
+    attn = varlen.register() if plan.attention == "varlen" else plan.attention
     model = load_base_model(
         preset.model_id, arch=arch, dtype=dtype, allow_download=config.allow_download, attn_implementation=attn
     )
+    loaded = getattr(model.config, "_attn_implementation", attn)
+    if loaded != attn:  # an architecture without that kernel: load_base_model fell back to its default
+        log.warning("attention %s is not available for %s; using %s", attn, preset.model_id, loaded)
+        plan = dataclasses.replace(plan, attention="sdpa" if plan.attention == "varlen" else loaded)
+    if plan.logits == "labeled" and not speedups.supports_labeled_logits(model):
+        if config.logits == "labeled":
+            raise ValueError("logits labeled: this model's forward takes no logits_to_keep positions or its loss no "
+                             "shift_labels (a recent transformers has both); choose logits all")
+        plan = dataclasses.replace(plan, logits="all")
     targets = lora_target_modules(model, preset)
     # No KV cache in training: it is useless there, and with a cache transformers
     # would not derive the per-example attention masks that packed rows need.
@@ -260,10 +278,12 @@ def train(config: TrainConfig) -> Path:
     # Trainer's checkpoints call save_pretrained without arguments; with LoRA on the LM head,
     # peft would then store the head's full base weight in every checkpoint (~260 MB for a 7B).
     model.save_pretrained = functools.partial(model.save_pretrained, save_embedding_layers=False)
+    if plan.compile:
+        speedups.compile_layers(model)
+    batching = plan.batching
 
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     accum = grad_accumulation(config.batch_size, config.micro_batch_size, world_size)
-    on_gpu = torch.cuda.is_available()
     arg_names = {f.name for f in dataclasses.fields(TrainingArguments)}
     # transformers >= 5 renamed these
     ckpt_key = "activation_checkpointing" if "activation_checkpointing" in arg_names else "gradient_checkpointing"
@@ -311,13 +331,14 @@ def train(config: TrainConfig) -> Path:
     if args.process_index == 0:
         log.warning(
             "training %s (%s, %s %s prompts) on %d records of %s: micro-batch %d x %d processes x %d accumulation "
-            "= effective batch %d, batching %s, %s",
+            "= effective batch %d, %s, %s",
             preset.model_id, arch, preset.prompt_format, preset.style, len(records), ",".join(parse_tasks(config.tasks)),
-            config.micro_batch_size, world_size, accum, config.micro_batch_size * world_size * accum, batching,
+            config.micro_batch_size, world_size, accum, config.micro_batch_size * world_size * accum, plan.describe(),
             "bf16" if args.bf16 else "fp32",
         )
     collator = Collator(
-        tokenizer, arch=arch, packed=batching == "packed", pad_to_multiple_of=8 if on_gpu else None
+        tokenizer, arch=arch, packed=batching == "packed", pad_to_multiple_of=8 if on_gpu else None,
+        varlen_kwargs=plan.attention in ("varlen", "flash_attention_2"), labeled_logits=plan.logits == "labeled",
     )
     trainer = _atomic_trainer_class()(
         model=model, args=args, train_dataset=dataset, data_collator=collator, processing_class=tokenizer
@@ -352,6 +373,9 @@ def train(config: TrainConfig) -> Path:
             "world_size": world_size,
             "distributed": str(accelerator.distributed_type).rsplit(".", 1)[-1],
             "batching": batching,
+            "attention": plan.attention,
+            "logits": plan.logits,
+            "compile": plan.compile,
             "gradient_checkpointing": trainer.checkpointing.describe(),
             "gradient_accumulation_steps": accum,
             "config": {k: v for k, v in asdict(config).items() if k not in ("extra",)},
