@@ -111,8 +111,8 @@ def param_counts(cfg: dict, *, lora_r: int = 16, targets=None) -> dict:
     matrices (``r * (in + out)`` per adapted linear layer).
 
     >>> c = param_counts(CONFIGS["mistral-7b"])
-    >>> round(c["total"] / 1e9, 2), c["embedding"], c["lora"]
-    (7.24, 131072000, 42520576)
+    >>> round(c["total"] / 1e9, 2), c["embedding"], c["lora"], c["head"], c["lora_head"]
+    (7.24, 131072000, 42520576, 131072000, 577536)
     """
     targets = TARGETS if targets is None else targets
     h, inter, n_layers = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
@@ -125,36 +125,44 @@ def param_counts(cfg: dict, *, lora_r: int = 16, targets=None) -> dict:
     embedding = vocab * h
     norms = (2 * n_layers + 1) * h
     lora = n_layers * sum(lora_r * (i + o) for name, (i, o) in shapes.items() if name in targets)
-    if "lm_head" in targets:
-        lora += lora_r * (h + vocab)
-    return {"total": matmul + embedding + norms, "embedding": embedding, "frozen_matmul": matmul, "lora": lora,
-            "layers": n_layers, "attention_width": heads * hd}
+    lora_head = lora_r * (h + vocab) if "lm_head" in targets else 0
+    return {"total": matmul + embedding + norms, "embedding": embedding, "frozen_matmul": matmul, "lora": lora + lora_head,
+            "head": h * vocab, "lora_head": lora_head, "layers": n_layers, "attention_width": heads * hd}
 
 
 #: How :func:`train_flops` counts, printed with the figures.
-FLOPS_FORMULA = ("LoRA-aware = sum over sequences of (4*N_frozen + 6*N_lora)*s + 6*L*d_attn*s*(s+1) "
+FLOPS_FORMULA = ("LoRA-aware = sum over sequences of (4*N_frozen + 6*N_lora)*s + 6*L*d_attn*s*(s+1), with the LM head "
+                 "(N_head, its LoRA) counted only at the positions the loss needs, the labelled tokens "
                  "[frozen weights: forward 2N + input gradients 2N, no weight gradients; LoRA: 6N; causal "
                  "attention QK^T and AV, forward 2*L*d_attn*s*(s+1), x3 with backward]; "
                  "6N = 6*N_total*tokens (all parameters, no attention term)")
 
 
-def train_flops(lengths, counts: dict) -> dict:
+def train_flops(lengths, counts: dict, labeled: int | None = None) -> dict:
     """Model FLOPs of one optimizer step over sequences of these real lengths, both ways.
 
     * ``lora_aware``: ``(4*N_frozen + 6*N_lora)`` per token, plus causal
       attention ``6*L*d_attn*s*(s+1)`` per sequence of length s (score and
       value products, forward ``2*L*d_attn*s*(s+1)``, backward twice that);
+      the LM head and its LoRA count only at the ``labeled`` positions (the
+      logits the loss needs; every token when ``labeled`` is ``None``), so
+      the count is the task's, whichever way a setting computes it;
     * ``six_n``: ``6*N_total`` per token, the common convention.
 
-    Padding and checkpointing's recomputation are not counted (model FLOPs).
+    Padding, logits nobody needs and checkpointing's recomputation are not
+    counted (model FLOPs).
 
-    >>> c = {"total": 100, "frozen_matmul": 90, "lora": 2, "layers": 2, "attention_width": 4}
+    >>> c = {"total": 100, "frozen_matmul": 90, "lora": 2, "head": 10, "lora_head": 1, "layers": 2, "attention_width": 4}
     >>> train_flops([3, 1], c)  # 4 tokens: (4*90 + 6*2)*4 + 6*2*4*(3*4 + 1*2)
     {'lora_aware': 2160, 'six_n': 2400, 'attention': 672, 'tokens': 4}
+    >>> train_flops([3, 1], c, labeled=1)["lora_aware"]  # minus the head at 3 unlabelled positions: 3*(4*10 + 6*1)
+    2022
     """
     tokens = sum(lengths)
     attention = 6 * counts["layers"] * counts["attention_width"] * sum(s * (s + 1) for s in lengths)
     weights = (4 * counts["frozen_matmul"] + 6 * counts["lora"]) * tokens
+    if labeled is not None:
+        weights -= (4 * counts.get("head", 0) + 6 * counts.get("lora_head", 0)) * (tokens - labeled)
     return {"lora_aware": weights + attention, "six_n": 6 * counts["total"] * tokens, "attention": attention,
             "tokens": tokens}
 
@@ -168,7 +176,7 @@ def step_tflops(record: list, counts: dict) -> dict:
     """
     out = {"lora_aware": [], "six_n": []}
     for step in record:
-        flops = train_flops(step["lengths"], counts)
+        flops = train_flops(step["lengths"], counts, step.get("labeled"))
         for key in out:
             out[key].append(flops[key] / step["seconds"] / 1e12)
     return out
@@ -232,38 +240,41 @@ def micro_batches(examples, *, micro: int, grouped: bool, seed: int):
     return [order[i : i + micro] for i in range(0, len(order), micro)]
 
 
-def auto_policy(model, examples, *, micro, packed, device, amp):
-    """``ecinstruct train``'s ``auto`` checkpointing policy for these examples (off on CPUs)."""
+def auto_policy(model, examples, *, micro, device, amp, collate):
+    """``ecinstruct train``'s ``auto`` checkpointing policy for these examples and this collator (off on CPUs)."""
     import torch
 
     from ecellm.checkpointing import CheckpointingPolicy, measure_policy
 
     if device != "cuda":
         return CheckpointingPolicy("off")
-    return measure_policy(model, _collator(packed, device), examples, micro_batch=micro, device=device,
-                                autocast_dtype=torch.bfloat16 if amp else None)
+    return measure_policy(model, collate, examples, micro_batch=micro, device=device,
+                          autocast_dtype=torch.bfloat16 if amp else None)
 
 
-def _collator(packed: bool, device: str):
+def _collator(packed: bool, device: str, *, varlen: bool = False, labeled: bool = False):
     from ecellm.data import Collator
 
-    return Collator(_tokenizer(), arch="causal", packed=packed, pad_to_multiple_of=8 if device != "cpu" else None)
+    return Collator(_tokenizer(), arch="causal", packed=packed, pad_to_multiple_of=8 if device != "cpu" else None,
+                    varlen_kwargs=varlen, labeled_logits=labeled)
 
 
 def time_training(model, examples, *, micro, effective, packed, grouped, checkpointing, steps, warmup, device, amp,
-                  record: list | None = None):
+                  collate=None, record: list | None = None):
     """Real tokens/s of each of the ``steps`` timed optimizer steps (after ``warmup``).
 
     ``checkpointing`` is a :class:`ecellm.checkpointing.CheckpointingPolicy`,
-    applied per micro-batch as ``ecinstruct train`` does.  ``record``, when
-    given, receives one ``{"lengths", "seconds"}`` per timed step (the
-    examples' real lengths, for :func:`train_flops`).
+    applied per micro-batch as ``ecinstruct train`` does; ``collate`` is the
+    setting's collator (default: padded or packed, all logits).  ``record``,
+    when given, receives one ``{"lengths", "labeled", "seconds"}`` per timed
+    step (the examples' real lengths and labelled tokens, for
+    :func:`train_flops`).
     """
     import torch
 
     from ecellm.checkpointing import batch_tokens, set_layer_checkpointing
 
-    collate = _collator(packed, device)
+    collate = collate or _collator(packed, device)
     if checkpointing.enabled:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     else:
@@ -280,13 +291,14 @@ def time_training(model, examples, *, micro, effective, packed, grouped, checkpo
         if device == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        tokens = 0
+        tokens = labeled = 0
         lengths = []
         for idx in chunk:
             feats = [examples[i] for i in idx]
             lengths += [len(f["input_ids"]) for f in feats]
             tokens += sum(len(f["input_ids"]) for f in feats)
-            batch = {k: v.to(device) for k, v in collate(feats).items()}
+            labeled += sum(x != -100 for f in feats for x in f["labels"])
+            batch = {k: v.to(device) if hasattr(v, "to") else v for k, v in collate(feats).items()}
             if checkpointing.mode == "budget":
                 set_layer_checkpointing(model, checkpointing.needed(batch_tokens(batch)))
             with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=amp):
@@ -300,8 +312,75 @@ def time_training(model, examples, *, micro, effective, packed, grouped, checkpo
             seconds = time.perf_counter() - t0
             rates.append(tokens / seconds)
             if record is not None:
-                record.append({"lengths": lengths, "seconds": seconds})
+                record.append({"lengths": lengths, "labeled": labeled, "seconds": seconds})
     return rates
+
+
+#: Issue 16's ladder of levers, each added to the setting before it (``--levers`` picks some; the
+#: micro-batch rows multiply ``--micro-batch``).  Compilation and the dtype changes act on the model in
+#: place, so they come after the eager rows.  Rows marked ``changes_numbers`` are measured, not used by
+#: ``ecinstruct train``: they change the adapter or need an optional package.
+LEVERS = (
+    ("packing", "+ packing, varlen attention (PyTorch kernel)", dict(packed=True, attention="varlen")),
+    ("logits", "+ logits only where the loss needs them", dict(labeled=True)),
+    ("compile", "+ torch.compile per decoder layer", dict(compile=True)),
+    ("micro2x", "+ micro-batch x2", dict(micro_factor=2)),
+    ("micro4x", "+ micro-batch x4", dict(micro_factor=4)),
+    ("lora-bf16", "+ LoRA weights in bf16 (changes the adapter)", dict(lora_bf16=True)),
+    ("liger", "+ Liger RMSNorm, RoPE, SwiGLU (optional package)", dict(liger=True)),
+)
+
+
+def lever_settings(levers, *, micro: int, attention: str, packed: bool = False) -> list[tuple[str, dict]]:
+    """The ladder: ``ecinstruct train``'s default before issue 16 first, then each chosen lever on top of the one before.
+
+    >>> [name for name, _ in lever_settings(["packing", "micro2x"], micro=8, attention="sdpa")]
+    ['before (micro-batch 8, length-grouped, sdpa, all logits)', '+ packing, varlen attention (PyTorch kernel) (micro-batch 8)', '+ micro-batch x2 (micro-batch 16)']
+    """
+    current = dict(micro=micro, packed=packed, grouped=True, attention=attention, labeled=False, compile=False,
+                   lora_bf16=False, liger=False)
+    batching = "packed" if packed else "length-grouped"
+    out = [(f"before (micro-batch {micro}, {batching}, {attention}, all logits)", dict(current))]
+    for key, label, change in LEVERS:
+        if key not in levers:
+            continue
+        change = dict(change)
+        factor = change.pop("micro_factor", None)
+        if factor:
+            change["micro"] = micro * factor
+        current = {**current, **change}
+        out.append((f"{label} (micro-batch {current['micro']})", dict(current)))
+    return out
+
+
+def apply_setting(model, setting: dict, done: set) -> str | None:
+    """Put ``model`` in ``setting``'s state (attention kernel; compilation, bf16 LoRA, Liger once each, in place);
+    a reason when the setting cannot run here, else ``None``."""
+    from ecellm import speedups, varlen
+
+    base = model.get_base_model()
+    name = varlen.register() if setting["attention"] == "varlen" else setting["attention"]
+    if base.config._attn_implementation != name:
+        base.set_attn_implementation(name)
+    for lever, act in (("compile", speedups.compile_layers), ("lora_bf16", speedups.lora_to_bf16),
+                       ("liger", speedups.apply_liger)):
+        if setting[lever] and lever not in done:
+            try:
+                act(model)
+            except ImportError as exc:
+                return f"liger-kernel cannot be imported here ({exc})"
+            done.add(lever)
+    return None
+
+
+def _failed(exc: BaseException) -> str:
+    """One line for a setting that raised.
+
+    >>> _failed(RuntimeError("bad shape\\nmore"))
+    'failed: RuntimeError: bad shape'
+    """
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    return f"failed: {type(exc).__name__}: {first}"
 
 
 def guarded(fn, *args, device, **kwargs):
@@ -376,6 +455,7 @@ def time_generation(model, prompts, *, batch, sort, max_new, device, repeats):
 def main(argv=None) -> int:
     import torch
 
+    from ecellm import speedups, varlen
     from ecellm.checkpointing import CheckpointingPolicy
     from ecellm.modeling import attention_implementation
 
@@ -391,9 +471,10 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--prompt-median", type=int, default=300 if on_gpu else 96, help="median prompt tokens")
     ap.add_argument("--predict-batch", type=int, default=32 if on_gpu else 8, help="our prediction batch")
+    ap.add_argument("--levers", nargs="*", default=[key for key, _, _ in LEVERS], choices=[k for k, _, _ in LEVERS],
+                    help="levers to add, one by one, to the default before issue 16 (all by default)")
     ap.add_argument("--variants", action=argparse.BooleanOptionalAction, default=True,
-                    help="also time checkpointing always on and always off, and packed rows when flash-attention "
-                    "is missing (SDPA with a block mask)")
+                    help="also time the default with checkpointing always on and always off")
     ap.add_argument("--generation", action=argparse.BooleanOptionalAction, default=True,
                     help="time generation too")
     ap.add_argument("--also-predict-batch", type=int, nargs="*", default=[64] if on_gpu else [],
@@ -402,45 +483,92 @@ def main(argv=None) -> int:
     ap.add_argument("--max-new-tokens", type=int, default=32 if on_gpu else 8)
     ap.add_argument("--repeats", type=int, default=3, help="timed prediction passes per setting")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    ap.add_argument("--time-limit", type=float, default=None,
+                    help="seconds of training settings; the settings left when it is reached are listed, not run")
     args = ap.parse_args(argv)
 
     device = "cuda" if on_gpu else "cpu"
     bf16 = on_gpu and torch.cuda.is_bf16_supported()
     dtype = torch.bfloat16 if bf16 else torch.float32
-    attn = attention_implementation()
+    attn = attention_implementation()  # what ecinstruct train used before issue 16: flash-attn's, else SDPA
     n_train = (args.warmup + args.steps) * args.effective_batch
     examples = synthetic_examples(n_train, vocab=CONFIGS[args.config]["vocab_size"], prompt_median=args.prompt_median)
-    packed = attn == "flash_attention_2"
 
     where = torch.cuda.get_device_name(0) if on_gpu else f"CPU ({torch.get_num_threads()} threads)"
     peak = peak_bf16_tflops(where) if bf16 else None  # a bf16 peak says nothing of an fp32 run
     counts = param_counts(CONFIGS[args.config])
+    # ecinstruct train's default on this machine, as its plan resolves it.
+    plan = speedups.plan(arch="causal", cuda=on_gpu, bf16=bf16, flash_attn=attn == "flash_attention_2",
+                         varlen_kernel=varlen.available(), labeled_ok=True)
+    default = dict(micro=args.micro_batch, packed=plan.batching == "packed", grouped=True, attention=plan.attention,
+                   labeled=plan.logits == "labeled", compile=plan.compile, lora_bf16=False, liger=False)
+    ladder = lever_settings(args.levers, micro=args.micro_batch, attention=attn, packed=attn == "flash_attention_2")
+    default_name = next((name for name, setting in ladder if setting == default), None)
+    if default_name is None:  # not on the ladder: timed right after the last row it builds on
+        default_name = f"default ({plan.describe()}, micro-batch {args.micro_batch})"
+        at = max((i for i, (_, st) in enumerate(ladder)
+                 if st["compile"] == default["compile"] and not st["lora_bf16"] and not st["liger"]), default=0)
+        ladder.insert(at + 1, (default_name, default))
+    largest = max(setting["micro"] for _, setting in ladder)
+    if largest > args.effective_batch:
+        ap.error(f"--effective-batch {args.effective_batch} is smaller than the micro-batch {largest} of the micro-batch "
+                 "levers: raise it, or leave out micro2x/micro4x")
     model = with_lora(build_model(args.config, dtype, device, attn))
     common = dict(effective=args.effective_batch, steps=args.steps, warmup=args.warmup, device=device, amp=bf16)
     on, off = CheckpointingPolicy("on"), CheckpointingPolicy("off")
-    auto = auto_policy(model, examples, micro=args.micro_batch, packed=packed, device=device, amp=bf16)
-    batching = "packed" if packed else "length-grouped"
-    settings_train = {
-        "released (micro-batch 1, random order, no checkpointing)":
-            dict(micro=1, packed=False, grouped=False, checkpointing=off),
-        f"ours (micro-batch {args.micro_batch}, {batching}, checkpointing auto: {auto.describe()})":
-            dict(micro=args.micro_batch, packed=packed, grouped=True, checkpointing=auto),
-    }
-    if args.variants:
-        settings_train[f"ours with checkpointing on (micro-batch {args.micro_batch}, {batching})"] = dict(
-            micro=args.micro_batch, packed=packed, grouped=True, checkpointing=on)
-        for micro in [args.micro_batch, *args.also_micro_batch]:
-            settings_train[f"ours with checkpointing off (micro-batch {micro}, {batching})"] = dict(
-                micro=micro, packed=packed, grouped=True, checkpointing=off)
-        if not packed:
-            settings_train[f"ours packed, {attn} block mask, checkpointing off (micro-batch {args.micro_batch})"] = \
-                dict(micro=args.micro_batch, packed=True, grouped=True, checkpointing=off)
-    train, peaks, tflops = {}, {}, {}
-    for name, kw in settings_train.items():
+
+    released = dict(micro=1, packed=False, grouped=False, attention=attn, labeled=False, compile=False,
+                    lora_bf16=False, liger=False)
+    timed = [("released (micro-batch 1, random order, no checkpointing, all logits)", released, off)]
+    for name, setting in ladder:
+        timed.append((name, setting, None))  # None: the auto policy, measured for this setting
+        if name == default_name and args.variants:
+            for policy, label in ((on, "on"), (off, "off")):
+                timed.append((f"default with checkpointing {label} (micro-batch {args.micro_batch})", setting, policy))
+            for micro in args.also_micro_batch:
+                timed.append((f"default with checkpointing off (micro-batch {micro})", {**setting, "micro": micro}, off))
+
+    train, peaks, tflops, described, skipped = {}, {}, {}, {}, {}
+    done: set = set()
+    started = time.perf_counter()
+    for name, setting, policy in timed:
+        if args.time_limit and time.perf_counter() - started > args.time_limit:
+            why = f"not run: the {args.time_limit:g} s time limit was reached"
+        else:
+            try:
+                why = apply_setting(model, setting, done)
+            except Exception as exc:  # noqa: BLE001 - one lever failing must not lose the others' figures
+                why = _failed(exc)
+        if why:
+            skipped[name] = why
+            print(f"  skipped: {name}: {why}", file=sys.stderr, flush=True)
+            continue
+        collate = _collator(setting["packed"], device, varlen=setting["attention"] in ("varlen", "flash_attention_2"),
+                            labeled=setting["labeled"])
         record = []
-        train[name], peaks[name] = guarded(time_training, model, examples, **kw, **common, record=record)
-        tflops[name] = step_tflops(record, counts) if train[name] else None
-        _progress(name, train[name], tflops[name], peak)
+        try:
+            if policy is None:
+                policy = auto_policy(model, examples, micro=setting["micro"], device=device, amp=bf16, collate=collate)
+            label = f"{name}, checkpointing {policy.describe()}"
+            if name == default_name:
+                label = f"ours = ecinstruct train's default: {label}"
+            train[label], peaks[label] = guarded(time_training, model, examples, micro=setting["micro"],
+                                                 packed=setting["packed"], grouped=setting["grouped"],
+                                                 checkpointing=policy, collate=collate, **common, record=record)
+        except Exception as exc:  # noqa: BLE001
+            skipped[name] = _failed(exc)
+            print(f"  skipped: {name}: {skipped[name]}", file=sys.stderr, flush=True)
+            model.zero_grad(set_to_none=True)
+            continue
+        tflops[label] = step_tflops(record, counts) if train[label] else None
+        described[label] = name
+        _progress(label, train[label], tflops[label], peak)
+        if args.json:  # a run stopped at its time limit still leaves what it measured
+            _write(args.json, train, {}, peaks, tflops, peak, skipped, _settings(args, where, dtype, attn, peak,
+                                                                                     counts, plan))
+    # The table: the released recipe, then the default (its ratio is the summary's), then the rest in order.
+    order = sorted(train, key=lambda k: (not k.startswith("released"), not k.startswith("ours = ")))
+    train = {k: train[k] for k in order}
 
     gen = {}
     if args.generation:
@@ -456,18 +584,28 @@ def main(argv=None) -> int:
             gen[name], peaks[name] = guarded(time_generation, merged, prompts, batch=batch, sort=True, **run)
             _progress(name, gen[name])
 
-    settings = {
-        "device": where, "config": args.config, "dtype": str(dtype), "attention": attn,
+    settings = _settings(args, where, dtype, attn, peak, counts, plan)
+    report = {"settings": settings, "skipped": skipped, **summarize(train, gen, peaks, tflops, peak)}
+    print(format_report(report))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+def _settings(args, where, dtype, attn, peak, counts, plan) -> dict:
+    return {
+        "device": where, "config": args.config, "dtype": str(dtype), "attention_before": attn,
+        "default": plan.describe(), "levers": list(args.levers),
         "effective_batch": args.effective_batch, "timed_steps": args.steps, "warmup_steps": args.warmup,
         "prompt_median": args.prompt_median, "predict_examples": args.predict_examples,
         "max_new_tokens": args.max_new_tokens, "repeats": args.repeats,
         "peak_bf16_tflops": peak, "params": counts, "flops_formula": FLOPS_FORMULA,
     }
-    report = {"settings": settings, **summarize(train, gen, peaks, tflops, peak)}
-    print(format_report(report))
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-    return 0
+
+
+def _write(path: Path, train, gen, peaks, tflops, peak, skipped, settings) -> None:
+    report = {"settings": settings, "skipped": skipped, "partial": True, **summarize(train, gen, peaks, tflops, peak)}
+    path.write_text(json.dumps(report, indent=2) + "\n")
 
 
 #: Issue 6's targets, on a GPU: ours / released recipe.
@@ -529,7 +667,8 @@ def format_report(report: dict) -> str:
     """The tables and the final summary that the script prints."""
     s = report["settings"]
     lines = [
-        f"device: {s['device']}; config: {s['config']}; dtype: {s['dtype']}; attention: {s['attention']}",
+        f"device: {s['device']}; config: {s['config']}; dtype: {s['dtype']}; attention before issue 16: "
+        f"{s['attention_before']}; ecinstruct train's default here: {s['default']}",
         f"training: effective batch {s['effective_batch']}, median over {s['timed_steps']} timed optimizer steps "
         f"(after {s['warmup_steps']} warm-up); generation: {s['predict_examples']} prompts "
         f"(median {s['prompt_median']} tokens) x {s['max_new_tokens']} new tokens, median over "
@@ -570,16 +709,18 @@ def format_report(report: dict) -> str:
                          f"  {ratio(r):>6}  {name}{peak}")
             if mfu(r):
                 lines.append(f"  {'':10}{mfu(r)}")
+    for name, why in report.get("skipped", {}).items():
+        lines.append(f"  {'skipped':>10}{' ' * 22}{name}: {why}")
     lines += ["", "SUMMARY (ours / released recipe, medians; issue 6 targets are for a GPU)"]
     for key, what in (("train", "training  "), ("generate", "generation")):
         items = list(report[key].items())
         if len(items) < 2:
             continue
+        if key == "train" and not items[1][0].startswith("ours = "):
+            lines.append(f"  {what}: n/a (ecinstruct train's default was not timed)")
+            continue
         base, ours = items[0][1], items[1][1]
-        extra = "".join(
-            f"; {'out of memory' if r.get('out_of_memory') else ratio(r)} {n.split(' (')[0]} ({n.split(' (')[1]}"
-            for n, r in items[2:]
-        )
+        extra = "".join(f"; {'out of memory' if r.get('out_of_memory') else ratio(r)} {n}" for n, r in items[2:])
         if ours.get("out_of_memory") or base.get("out_of_memory"):
             head = "n/a (out of memory)"
         else:
@@ -587,9 +728,40 @@ def format_report(report: dict) -> str:
         lines.append(f"  {what}: {head}{extra}; target >= x{TARGETS_ON_GPU[key]:g}")
         if key == "train" and "tflops_lora_aware" in ours:
             lines.append(f"  training MFU, ours:{mfu(ours)}; released:{mfu(base) or ' n/a'}")
-    if not s["device"].startswith("CPU"):
-        return "\n".join(lines)
-    return "\n".join(lines + ["  (measured on a CPU: the GPU targets do not apply as such)"])
+    if s["device"].startswith("CPU"):
+        lines.append("  (measured on a CPU: the GPU targets do not apply as such)")
+    return "\n".join(lines + ["", markdown_table(report)])
+
+
+def markdown_table(report: dict) -> str:
+    """The training table as Markdown, for the closing note: one row per setting, both MFU counts, peak memory.
+
+    >>> print(markdown_table({"settings": {"device": "GPU X"}, "train": {"ours": {"median_tokens_per_s": 10.0,
+    ...     "ratio_vs_released": 2.0, "tflops_lora_aware": 400.0, "mfu_lora_aware": 0.4044, "tflops_6n": 500.0,
+    ...     "mfu_6n": 0.5056, "peak_gib": 70.0}, "big": {"out_of_memory": True, "peak_gib": 79.1}}}))
+    TABLE (GPU X)
+    | setting | tokens/s | vs released | TFLOP/s LoRA-aware | MFU LoRA-aware | TFLOP/s 6N | MFU 6N | peak GiB |
+    |---|---:|---:|---:|---:|---:|---:|---:|
+    | ours | 10.0 | x2.00 | 400.0 | 40.4% | 500.0 | 50.6% | 70.0 |
+    | big | out of memory | | | | | | 79.1 |
+    """
+    def pct(x):
+        return "n/a" if x is None else f"{100 * x:.1f}%"
+
+    rows = [f"TABLE ({report['settings']['device']})",
+            "| setting | tokens/s | vs released | TFLOP/s LoRA-aware | MFU LoRA-aware | TFLOP/s 6N | MFU 6N | peak GiB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, r in report["train"].items():
+        peak = "" if r.get("peak_gib") is None else f"{r['peak_gib']:.1f}"
+        if r.get("out_of_memory"):
+            rows.append(f"| {name} | out of memory | | | | | | {peak} |")
+            continue
+        ratio = "n/a" if r.get("ratio_vs_released") is None else f"x{r['ratio_vs_released']:.2f}"
+        tf = [(_tf(r[f"tflops_{k}"]), pct(r[f"mfu_{k}"])) if f"tflops_{k}" in r else ("", "")
+              for k in ("lora_aware", "6n")]
+        rows.append(f"| {name} | {r['median_tokens_per_s']:.1f} | {ratio} | {tf[0][0]} | {tf[0][1]} | {tf[1][0]} | "
+                    f"{tf[1][1]} | {peak} |")
+    return "\n".join(rows)
 
 if __name__ == "__main__":
     sys.exit(main())

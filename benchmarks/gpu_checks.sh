@@ -1,34 +1,43 @@
 #!/usr/bin/env bash
 # Issues 6 and 16's GPU checks in one go, for a machine with a CUDA GPU; under 8 minutes with the defaults:
 #   1. the environment (GPU, driver, library versions);
-#   2. bench_train.py on a 7B-shaped Mistral (random weights, no download): training tokens/s, achieved
-#      TFLOP/s and MFU (LoRA-aware and 6N), the released recipe beside ours (today's defaults); short by
-#      default (BENCH_BASE_ARGS: no generation, no variants, 2 timed steps);
-#   3. bench_ag.py on cuda: 1,000 AG pairs scored by our score() (BERTScore + BLEURT) beside
-#      bert_score.score(), with roberta-large- and BLEURT-20-D12-shaped models (random weights, no download);
-#   4. the training tests on the GPU (bf16 train/resume/predict through the CLI, FSDP2 through
-#      `accelerate launch`), in the time left of TOTAL_BUDGET; skipped when under 60 s are left.
+#   2. the speed-up tests on the GPU (tests/train/test_speedups.py but the compiled run: PyTorch's varlen
+#      kernel against the per-example reference, packed bf16 losses against padded ones);
+#   3. bench_train.py on a 7B-shaped Mistral (random weights, no download): the released recipe, ecinstruct
+#      train's default, the default before issue 16 and each lever added in turn (packing with varlen attention,
+#      logits where the loss needs them, torch.compile, larger micro-batches, bf16 LoRA, Liger), with
+#      tokens/s, TFLOP/s, MFU (LoRA-aware and 6N) and peak memory; a Markdown table at the end;
+#   4. bench_ag.py on cuda: 1,000 AG pairs scored by our score() (BERTScore + BLEURT) beside
+#      bert_score.score(), with roberta-large- and BLEURT-20-D12-shaped models (random weights, no download).
+# Packages the GPU machine lacks travel as wheels in .whl/ (benchmarks/gpu_wheels.sh fetches them here):
+# they are installed into a temporary folder first, and our two renamed packages are linked beside them.
 # Usage: bash benchmarks/gpu_checks.sh [OUT_DIR]   (default gpu_checks)
-#   writes env.txt, bench_train.{txt,json}, bench_ag.{txt,json}, tests_train.txt and summary.txt
-#   (each step's exit status and seconds, and the benches' SUMMARY/CHECKS lines).
+#   writes env.txt, tests.txt, bench_train.{txt,json}, bench_ag.{txt,json} and summary.txt
+#   (each step's exit status and seconds, the benches' SUMMARY/CHECKS lines and the training table).
 # Environment:
 #   BENCH_CONFIG     bench_train.py --config (mistral-7b)
 #   BENCH_BASE_ARGS  bench_train.py options before BENCH_ARGS ("--no-generation --no-variants --steps 2
 #                    --warmup 1"); BENCH_BASE_ARGS= (empty) runs the full bench, which needs more time
 #   BENCH_ARGS       more bench_train.py options (the last of two contrary options wins: --generation)
-#   BENCH_TIMEOUT    seconds for bench_train.py (240)
-#   AG_ARGS          more bench_ag.py options (e.g. --pairs 2000); AG_TIMEOUT seconds (150)
-#   TOTAL_BUDGET     seconds for the whole script (450); the tests get what is left, at most TEST_TIMEOUT (240)
-#   TESTS            pytest selection (tests/train); TESTS=none skips the tests
+#   BENCH_TIMEOUT    seconds for bench_train.py (260; its settings stop starting 60 s before)
+#   AG_ARGS          more bench_ag.py options (e.g. --pairs 2000); AG_TIMEOUT seconds (140)
+#   TESTS            pytest selection (tests/train/test_speedups.py); TESTS=none skips the tests;
+#                    TEST_TIMEOUT seconds (60)
 #   PYTHON           the interpreter (python3)
 set -u
 out=${1:-gpu_checks}
 mkdir -p "$out"
-export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 py=${PYTHON:-python3}
-budget=${TOTAL_BUDGET:-450}
 SECONDS=0
 : >"$out/summary.txt"
+site=$(mktemp -d)
+if compgen -G ".whl/*.whl" >/dev/null; then
+  "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target "$site" .whl/*.whl \
+    || echo "wheels: install failed" >>"$out/summary.txt"
+fi
+ln -s "$PWD/builders" "$site/ecinstruct_builders"
+ln -s "$PWD/leaderboard" "$site/ecinstruct_leaderboard"
+export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD:$site${PYTHONPATH:+:$PYTHONPATH}"
 
 step() {  # step NAME SECONDS LOGFILE COMMAND...: run under a time limit, log, note status and time
   local name=$1 limit=$2 log=$3 start=$SECONDS rc
@@ -47,8 +56,8 @@ step() {  # step NAME SECONDS LOGFILE COMMAND...: run under a time limit, log, n
   "$py" - <<'PY'
 import importlib.metadata as md, platform
 print("python", platform.python_version())
-for name in ("torch", "transformers", "peft", "accelerate", "datasets", "pyarrow", "tokenizers", "flash-attn", "vllm",
-             "bert-score", "bleurt-pytorch"):
+for name in ("torch", "transformers", "peft", "accelerate", "datasets", "pyarrow", "tokenizers", "triton", "flash-attn",
+             "vllm", "liger-kernel", "bert-score", "bleurt-pytorch"):
     try:
         print(name, md.version(name))
     except md.PackageNotFoundError:
@@ -58,38 +67,37 @@ print("torch cuda", torch.version.cuda, "| available", torch.cuda.is_available()
 if torch.cuda.is_available():
     print("device", torch.cuda.get_device_name(0), "| bf16", torch.cuda.is_bf16_supported(),
           "| memory GiB", round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1))
+from ecellm import varlen
+print("varlen kernel", varlen.available(), "| signature", sorted(varlen._kernel()[1]) if varlen._kernel() else None)
 PY
 } 2>&1 | tee "$out/env.txt"
 echo "env: $SECONDS s" >>"$out/summary.txt"
 
-base_args=${BENCH_BASE_ARGS-"--no-generation --no-variants --steps 2 --warmup 1"}  # unset: these; empty: none
-# shellcheck disable=SC2086  # base_args and BENCH_ARGS hold several arguments
-step bench_train "${BENCH_TIMEOUT:-240}" "$out/bench_train.txt" \
-  "$py" benchmarks/bench_train.py --config "${BENCH_CONFIG:-mistral-7b}" --predict-examples 64 \
-  $base_args ${BENCH_ARGS:-} --json "$out/bench_train.json"
-
-# shellcheck disable=SC2086  # AG_ARGS holds several arguments
-step bench_ag "${AG_TIMEOUT:-150}" "$out/bench_ag.txt" \
-  "$py" benchmarks/bench_ag.py --device cuda --pairs 1000 ${AG_ARGS:-} --json "$out/bench_ag.json"
-
-left=$((budget - SECONDS - 15))
-limit=${TEST_TIMEOUT:-240}
-[ "$left" -lt "$limit" ] && limit=$left
-if [ "${TESTS:-tests/train}" = none ]; then
-  echo "tests: skipped (TESTS=none)" | tee "$out/tests_train.txt" >>"$out/summary.txt"
-elif [ "$limit" -lt 60 ]; then
-  echo "tests: skipped, ${left} s left of the ${budget} s budget" | tee "$out/tests_train.txt" >>"$out/summary.txt"
+if [ "${TESTS:-}" = none ]; then
+  echo "tests: skipped (TESTS=none)" | tee "$out/tests.txt" >>"$out/summary.txt"
 else
   # shellcheck disable=SC2086  # TESTS may name several paths
-  step tests "$limit" "$out/tests_train.txt" "$py" -m pytest -q -p no:cacheprovider -rs --durations=5 \
-    ${TESTS:-tests/train}
+  step tests "${TEST_TIMEOUT:-60}" "$out/tests.txt" "$py" -m pytest -q -p no:cacheprovider -rs -k "not compiled" \
+    ${TESTS:-tests/train/test_speedups.py}
 fi
 
+bench_limit=${BENCH_TIMEOUT:-260}
+base_args=${BENCH_BASE_ARGS-"--no-generation --no-variants --steps 2 --warmup 1"}  # unset: these; empty: none
+# shellcheck disable=SC2086  # base_args and BENCH_ARGS hold several arguments
+step bench_train "$bench_limit" "$out/bench_train.txt" \
+  "$py" benchmarks/bench_train.py --config "${BENCH_CONFIG:-mistral-7b}" --predict-examples 64 \
+  --time-limit $((bench_limit - 60)) $base_args ${BENCH_ARGS:-} --json "$out/bench_train.json"
+
+# shellcheck disable=SC2086  # AG_ARGS holds several arguments
+step bench_ag "${AG_TIMEOUT:-140}" "$out/bench_ag.txt" \
+  "$py" benchmarks/bench_ag.py --device cuda --pairs 1000 ${AG_ARGS:-} --json "$out/bench_ag.json"
+
 {
-  echo "total: $SECONDS s (budget $budget s)"
+  echo "total: $SECONDS s"
   echo
-  sed -n '/^SUMMARY/,$p' "$out/bench_train.txt"
-  grep -h "^  timed: " "$out/bench_train.txt"
+  sed -n '/^SUMMARY/,/^TABLE/{/^TABLE/!p}' "$out/bench_train.txt"
+  grep -h -e "^  timed: " -e "^  skipped: " "$out/bench_train.txt"
+  sed -n '/^TABLE/,$p' "$out/bench_train.txt"
   echo
   sed -n '/^CHECKS/,$p' "$out/bench_ag.txt"
 } >>"$out/summary.txt" 2>/dev/null

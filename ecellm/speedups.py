@@ -232,12 +232,11 @@ def lora_to_bf16(model: Any) -> int:
 
 
 def apply_liger(model: Any) -> bool:
-    """Liger's Triton RMSNorm, RoPE and SwiGLU kernels on ``model`` in place, if ``liger_kernel`` is installed
-    (its cross-entropy kernels are left off: see the module's note on the LoRA head); ``False`` when it is not."""
-    try:
-        from liger_kernel.transformers import _apply_liger_kernel_to_instance
-    except ImportError:
-        return False
+    """Liger's Triton RMSNorm, RoPE and SwiGLU kernels on ``model``, in place (its cross-entropy kernels are
+    left off: see the module's note on the LoRA head).  Raises ``ImportError`` when ``liger_kernel`` (or the
+    Triton it needs) cannot be imported."""
+    from liger_kernel.transformers import _apply_liger_kernel_to_instance
+
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     _apply_liger_kernel_to_instance(model=base, rope=True, rms_norm=True, swiglu=True, cross_entropy=False,
                                     fused_linear_cross_entropy=False)

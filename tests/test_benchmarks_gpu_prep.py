@@ -93,16 +93,36 @@ def test_bench_train_reports_mfu_na_on_cpu(bt, tmp_path, capsys):
     if torch.cuda.is_available():
         pytest.skip("checks the CPU report")
     out = tmp_path / "bt.json"
-    assert bt.main(["--config", "tiny", "--steps", "1", "--effective-batch", "8", "--no-generation",
-                    "--no-variants", "--json", str(out)]) == 0
+    # Every lever but compilation (tests/train/test_speedups.py compiles; here it would only cost time).
+    levers = ["packing", "logits", "micro2x", "lora-bf16", "liger"]
+    assert bt.main(["--config", "tiny", "--steps", "1", "--effective-batch", "8", "--micro-batch", "4",
+                    "--no-generation", "--no-variants", "--levers", *levers, "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "LoRA-aware = " in text and "6*L*d_attn*s*(s+1)" in text and "6N = 6*N_total*tokens" in text
     assert "MFU n/a" in text and "training MFU, ours:" in text
+    assert "| setting | tokens/s | vs released | TFLOP/s LoRA-aware | MFU LoRA-aware |" in text
     report = json.loads(out.read_text())
-    assert report["settings"]["peak_bf16_tflops"] is None
+    assert report["settings"]["peak_bf16_tflops"] is None and "partial" not in report
+    names = list(report["train"])
+    assert names[0].startswith("released") and names[1].startswith("ours = ecinstruct train's default")
+    assert report["settings"]["default"] == "attention sdpa, batching grouped, logits labeled, compile off"
+    expected = ["before", "+ packing", "+ logits", "+ micro-batch x2", "+ LoRA weights in bf16", "+ Liger"]
+    timed = [n for n in names[2:]] + list(report["skipped"])
+    for start in expected:
+        assert sum(n.startswith(start) for n in timed) == 1, (start, timed)
+    assert all(why.startswith("liger-kernel cannot be imported here") for why in report["skipped"].values())
     for r in report["train"].values():
         assert r["tflops_lora_aware"] > 0 and r["tflops_6n"] > r["tflops_lora_aware"]
         assert r["mfu_lora_aware"] is None and r["mfu_6n"] is None
+
+
+def test_the_lm_head_counts_only_where_the_loss_needs_it(bt):
+    c = bt.param_counts(bt.CONFIGS["mistral-7b"])
+    full, labeled = bt.train_flops([300, 300], c), bt.train_flops([300, 300], c, labeled=4)
+    head = 4 * 4096 * 32000 + 6 * 16 * (4096 + 32000)
+    assert full["lora_aware"] - labeled["lora_aware"] == head * (600 - 4)
+    assert full["six_n"] == labeled["six_n"]  # the 6N convention counts every parameter at every token
+    assert 0.98 < labeled["lora_aware"] / full["lora_aware"] < 0.99  # the head is under 2% of the work
 
 
 # --------------------------------------------------------------------------- bench_ag.py
@@ -162,3 +182,25 @@ def test_our_ag_bertscore_equals_bert_score_on_the_same_pairs(quick_ag):
 
     assert len(AutoTokenizer.from_pretrained(roberta, use_fast=False)) == 50265
     assert len(load_tokenizer(str(models / "BLEURT-20-D12-random"))) == 120300
+
+
+# --------------------------------------------------------------------------- gpu_checks.sh
+
+
+def test_gpu_checks_script_runs_its_steps_and_collects_the_table(tmp_path):
+    """The script's plumbing on a CPU: steps, limits, the summary with bench_train's table (bench_ag asks for
+    cuda and fails fast here; the GPU run is the one that counts)."""
+    pytest.importorskip("peft")
+    if torch.cuda.is_available():
+        pytest.skip("checks the CPU plumbing")
+    env = {**__import__("os").environ, "BENCH_CONFIG": "tiny", "TESTS": "none",
+           "BENCH_ARGS": "--effective-batch 8 --micro-batch 4 --levers packing logits"}
+    proc = subprocess.run(["bash", "benchmarks/gpu_checks.sh", str(tmp_path / "out")], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = (tmp_path / "out" / "summary.txt").read_text()
+    assert "tests: skipped (TESTS=none)" in summary and "bench_train: exit 0" in summary
+    assert "bench_ag: exit" in summary and "total: " in summary
+    assert summary.count("TABLE (") == 1 and "| + logits only where the loss needs them" in summary
+    report = json.loads((tmp_path / "out" / "bench_train.json").read_text())
+    assert "partial" not in report and len(report["train"]) == 5  # released, before, packing, logits, default

@@ -128,6 +128,22 @@ def test_varlen_kernel_matches_the_reference_on_the_gpu():
     torch.testing.assert_close(got.float(), expected, rtol=2e-2, atol=2e-2)
 
 
+@pytest.mark.skipif(not varlen.available(), reason="needs a CUDA GPU and PyTorch's varlen kernel")
+def test_packed_varlen_bf16_loss_matches_padded_sdpa_on_the_gpu(lora_model):
+    """What ecinstruct train's GPU default computes (bf16, packed rows, varlen kernel, labelled logits) against the
+    padded SDPA path with every logit, in the same bf16."""
+    feats = _features(((300, 2), (120, 40), (800, 1), (64, 3)))
+    model = copy.deepcopy(lora_model).to("cuda", torch.bfloat16)
+    padded = {k: v.cuda() for k, v in Collator(_tokenizer(), arch="causal")(feats).items()}
+    reference = _loss_and_grads(model, padded)
+    model.base_model.model.set_attn_implementation(varlen.register())
+    batch = Collator(_tokenizer(), arch="causal", packed=True, varlen_kwargs=True, labeled_logits=True)(feats)
+    fast = _loss_and_grads(model, {k: v.cuda() if hasattr(v, "cuda") else v for k, v in batch.items()})
+    torch.testing.assert_close(fast[0].float(), reference[0].float(), rtol=2e-2, atol=2e-2)
+    for name in reference[1]:
+        torch.testing.assert_close(fast[1][name].float(), reference[1][name].float(), rtol=5e-2, atol=5e-3, msg=name)
+
+
 GPU = dict(arch="causal", cuda=True, bf16=True, flash_attn=False, varlen_kernel=True, labeled_ok=True)
 
 
