@@ -47,6 +47,7 @@ import argparse
 import gc
 import json
 import random
+import signal
 import statistics
 import sys
 import time
@@ -362,15 +363,40 @@ def apply_setting(model, setting: dict, done: set) -> str | None:
     name = varlen.register() if setting["attention"] == "varlen" else setting["attention"]
     if base.config._attn_implementation != name:
         base.set_attn_implementation(name)
-    for lever, act in (("compile", speedups.compile_layers), ("lora_bf16", speedups.lora_to_bf16),
-                       ("liger", speedups.apply_liger)):
+    if setting["liger"] and "liger" not in done:
+        try:
+            speedups.apply_liger(model)
+        except ImportError as exc:
+            return f"liger-kernel cannot be imported here ({exc})"
+        done.add("liger")
+    for lever, act in (("compile", speedups.compile_layers), ("lora_bf16", speedups.lora_to_bf16)):
         if setting[lever] and lever not in done:
-            try:
-                act(model)
-            except ImportError as exc:
-                return f"liger-kernel cannot be imported here ({exc})"
+            act(model)
             done.add(lever)
     return None
+
+
+def undo_compile_after_failure(model, done: set) -> None:
+    """A compiled setting that failed (compilation happens at its first forward) must not leave later
+    settings compiled: they would fail the same way."""
+    from ecellm import speedups
+
+    if "compile" in done:
+        speedups.uncompile_layers(model)
+        done.discard("compile")
+
+
+class _Stopped(BaseException):  # not an Exception: the per-setting error handlers must let it through
+    """SIGTERM arrived (``timeout`` ends the run): stop timing and print what was measured."""
+
+
+def _stop(signum, frame):
+    raise _Stopped
+
+
+def stopped_early(skipped: dict) -> bool:
+    """Whether the run was told to end while a setting ran (then nothing more is timed)."""
+    return any(why.startswith("stopped:") for why in skipped.values())
 
 
 def _failed(exc: BaseException) -> str:
@@ -484,8 +510,11 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="timed prediction passes per setting")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     ap.add_argument("--time-limit", type=float, default=None,
-                    help="seconds of training settings; the settings left when it is reached are listed, not run")
+                    help="seconds from the start; a training setting that would end later (if it took as long as "
+                    "the one before) is listed, not run; SIGTERM (from `timeout`) also ends the timing and prints "
+                    "what was measured")
     args = ap.parse_args(argv)
+    started = time.perf_counter()  # --time-limit counts from here, model build included
 
     device = "cuda" if on_gpu else "cpu"
     bf16 = on_gpu and torch.cuda.is_bf16_supported()
@@ -530,48 +559,66 @@ def main(argv=None) -> int:
 
     train, peaks, tflops, described, skipped = {}, {}, {}, {}, {}
     done: set = set()
-    started = time.perf_counter()
-    for name, setting, policy in timed:
-        if args.time_limit and time.perf_counter() - started > args.time_limit:
-            why = f"not run: the {args.time_limit:g} s time limit was reached"
-        else:
+    last = 0.0  # seconds of the last setting timed: a setting that would not end in time (by it) is not started
+    previous_term = signal.signal(signal.SIGTERM, _stop)  # `timeout` stops us: report what was measured
+    name = None
+    try:
+        for name, setting, policy in timed:
+            elapsed = time.perf_counter() - started
+            if args.time_limit and elapsed + last > args.time_limit:
+                why = (f"not run: {elapsed:.0f} s gone and the last setting took {last:.0f} s, "
+                       f"of a {args.time_limit:g} s time limit")
+            else:
+                try:
+                    why = apply_setting(model, setting, done)
+                except Exception as exc:  # noqa: BLE001 - one lever failing must not lose the others' figures
+                    why = _failed(exc)
+            if why:
+                skipped[name] = why
+                print(f"  skipped: {name}: {why}", file=sys.stderr, flush=True)
+                continue
+            setting_start = time.perf_counter()
+            collate = _collator(setting["packed"], device, varlen=setting["attention"] in ("varlen", "flash_attention_2"),
+                                labeled=setting["labeled"])
+            record = []
             try:
-                why = apply_setting(model, setting, done)
-            except Exception as exc:  # noqa: BLE001 - one lever failing must not lose the others' figures
-                why = _failed(exc)
-        if why:
-            skipped[name] = why
-            print(f"  skipped: {name}: {why}", file=sys.stderr, flush=True)
-            continue
-        collate = _collator(setting["packed"], device, varlen=setting["attention"] in ("varlen", "flash_attention_2"),
-                            labeled=setting["labeled"])
-        record = []
-        try:
-            if policy is None:
-                policy = auto_policy(model, examples, micro=setting["micro"], device=device, amp=bf16, collate=collate)
-            label = f"{name}, checkpointing {policy.describe()}"
-            if name == default_name:
-                label = f"ours = ecinstruct train's default: {label}"
-            train[label], peaks[label] = guarded(time_training, model, examples, micro=setting["micro"],
-                                                 packed=setting["packed"], grouped=setting["grouped"],
-                                                 checkpointing=policy, collate=collate, **common, record=record)
-        except Exception as exc:  # noqa: BLE001
-            skipped[name] = _failed(exc)
-            print(f"  skipped: {name}: {skipped[name]}", file=sys.stderr, flush=True)
-            model.zero_grad(set_to_none=True)
-            continue
-        tflops[label] = step_tflops(record, counts) if train[label] else None
-        described[label] = name
-        _progress(label, train[label], tflops[label], peak)
-        if args.json:  # a run stopped at its time limit still leaves what it measured
-            _write(args.json, train, {}, peaks, tflops, peak, skipped, _settings(args, where, dtype, attn, peak,
-                                                                                     counts, plan))
+                if policy is None:
+                    policy = auto_policy(model, examples, micro=setting["micro"], device=device, amp=bf16, collate=collate)
+                label = f"{name}, checkpointing {policy.describe()}"
+                if name == default_name:
+                    label = f"ours = ecinstruct train's default: {label}"
+                train[label], peaks[label] = guarded(time_training, model, examples, micro=setting["micro"],
+                                                     packed=setting["packed"], grouped=setting["grouped"],
+                                                     checkpointing=policy, collate=collate, **common, record=record)
+            except Exception as exc:  # noqa: BLE001
+                skipped[name] = _failed(exc)
+                print(f"  skipped: {name}: {skipped[name]}", file=sys.stderr, flush=True)
+                model.zero_grad(set_to_none=True)
+                if setting["compile"]:
+                    undo_compile_after_failure(model, done)
+                continue
+            last = time.perf_counter() - setting_start
+            tflops[label] = step_tflops(record, counts) if train[label] else None
+            described[label] = name
+            _progress(label, train[label], tflops[label], peak)
+            if args.json:  # a run stopped at its time limit still leaves what it measured
+                _write(args.json, train, {}, peaks, tflops, peak, skipped, _settings(args, where, dtype, attn, peak,
+                                                                                         counts, plan))
+    except _Stopped:
+        skipped[name] = "stopped: the process was told to end (its time limit) while this setting ran"
+        print(f"  skipped: {name}: {skipped[name]}", file=sys.stderr, flush=True)
     # The table: the released recipe, then the default (its ratio is the summary's), then the rest in order.
     order = sorted(train, key=lambda k: (not k.startswith("released"), not k.startswith("ours = ")))
     train = {k: train[k] for k in order}
 
     gen = {}
-    if args.generation:
+    if args.generation and not stopped_early(skipped):
+        # A fresh model: the ladder changed the trained one in place (attention kernel, compilation, dtype).
+        del model
+        gc.collect()
+        if on_gpu:
+            torch.cuda.empty_cache()
+        model = with_lora(build_model(args.config, dtype, device, attn))
         prompts = [e["prompt"] for e in synthetic_examples(
             args.predict_examples, vocab=CONFIGS[args.config]["vocab_size"], prompt_median=args.prompt_median, seed=1)]
         run = dict(max_new=args.max_new_tokens, device=device, repeats=args.repeats)
@@ -584,6 +631,7 @@ def main(argv=None) -> int:
             gen[name], peaks[name] = guarded(time_generation, merged, prompts, batch=batch, sort=True, **run)
             _progress(name, gen[name])
 
+    signal.signal(signal.SIGTERM, previous_term)
     settings = _settings(args, where, dtype, attn, peak, counts, plan)
     report = {"settings": settings, "skipped": skipped, **summarize(train, gen, peaks, tflops, peak)}
     print(format_report(report))

@@ -27,7 +27,10 @@ Each lever is a small function, measured one by one by
 The same loss: :func:`keep_labeled_logits` drops only positions whose label
 is ignored, so the loss is the full path's up to floating-point rounding
 (``tests/train/test_speedups.py`` pins it on a tiny model, and the adapter a
-short training run makes).
+short training run makes, with LoRA dropout 0).  With dropout on, the LM
+head's LoRA draws its dropout mask over the kept positions only: each kept
+position's mask has the same distribution as before, but the random stream,
+and so the exact numbers, differ.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ __all__ = [
     "keep_labeled_logits",
     "supports_labeled_logits",
     "compile_layers",
+    "uncompile_layers",
     "decoder_layers",
     "lora_to_bf16",
     "apply_liger",
@@ -188,8 +192,10 @@ def supports_labeled_logits(model: Any) -> bool:
         loss = inspect.signature(ForCausalLMLoss).parameters
     except (ImportError, TypeError, ValueError):
         return False
-    return "logits_to_keep" in forward and "shift_labels" in loss and getattr(base, "loss_type", None) in (
-        None, "ForCausalLM", "ForCausalLMLoss")
+    # shift_labels travels in **kwargs, through the decoder to the loss function.
+    takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in forward.values())
+    return "logits_to_keep" in forward and takes_kwargs and "shift_labels" in loss and getattr(
+        base, "loss_type", None) in (None, "ForCausalLM", "ForCausalLMLoss")
 
 
 def decoder_layers(model: Any) -> list:
@@ -205,19 +211,29 @@ def decoder_layers(model: Any) -> list:
 
 
 def compile_layers(model: Any, *, dynamic: bool = True) -> int:
-    """``torch.compile`` each decoder layer of ``model`` in place (regional compilation); return how many.
+    """``torch.compile`` the parts of each decoder layer in place (regional compilation); return how many.
 
-    Compiling the repeated layer rather than the whole model compiles once
-    for all layers (parameters are inputs of the graph, not constants) and
-    leaves the parts with data-dependent control flow (masks, the loss) to
-    eager mode.  ``dynamic`` shapes: packed rows change length at every
-    micro-batch.  Gradient checkpointing still works per layer (it wraps the
-    compiled call).
+    Each child of a decoder layer (its norms, attention block and MLP, LoRA
+    included) is compiled, not the layer itself: transformers' gradient
+    checkpointing wraps the layer (its ``__call__`` or, in recent versions,
+    its ``forward``), and a checkpoint inside a compiled frame falls back to
+    eager, while compiled parts inside a checkpoint work, so checkpointing
+    per micro-batch stays free.  The parts repeat in every layer, so each is
+    compiled once (parameters are inputs of the graph, not constants); the
+    parts with data-dependent control flow (masks, the loss) stay eager.
+    ``dynamic`` shapes: packed rows change length at every micro-batch.
     """
-    layers = decoder_layers(model)
-    for layer in layers:
-        layer.compile(dynamic=dynamic)
-    return len(layers)
+    parts = [child for layer in decoder_layers(model) for child in layer.children()]
+    for part in parts:
+        part.compile(dynamic=dynamic)
+    return len(parts)
+
+
+def uncompile_layers(model: Any) -> None:
+    """Undo :func:`compile_layers` (the modules run eagerly again)."""
+    for layer in decoder_layers(model):
+        for part in layer.children():
+            part._compiled_call_impl = None
 
 
 def lora_to_bf16(model: Any) -> int:

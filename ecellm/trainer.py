@@ -259,6 +259,8 @@ def train(config: TrainConfig) -> Path:
     if loaded != attn:  # an architecture without that kernel: load_base_model fell back to its default
         log.warning("attention %s is not available for %s; using %s", attn, preset.model_id, loaded)
         plan = dataclasses.replace(plan, attention="sdpa" if plan.attention == "varlen" else loaded)
+        if config.batching == "auto" and plan.batching == "packed":  # packing pays off only with a varlen kernel
+            plan = dataclasses.replace(plan, batching="grouped")
     if plan.logits == "labeled" and not speedups.supports_labeled_logits(model):
         if config.logits == "labeled":
             raise ValueError("logits labeled: this model's forward takes no logits_to_keep positions or its loss no "

@@ -107,6 +107,10 @@ def attention_forward(module, query, key, value, attention_mask, scaling: float 
         raise ValueError(f"attention {NAME!r} has no attention dropout; this model asks for {dropout}")
     if kwargs.get("is_causal") is False:
         raise ValueError(f"attention {NAME!r} is causal only")
+    for unsupported in ("softcap", "s_aux", "sinks"):  # Gemma-2's logit soft-capping, attention sinks
+        if kwargs.get(unsupported) is not None:
+            raise ValueError(f"attention {NAME!r} does not apply {unsupported}, which this model uses: choose "
+                             "attention sdpa")
     cu, longest = kwargs.get("cu_seq_lens_q"), kwargs.get("max_length_q")
     if cu is None or longest is None:
         cu, longest = boundaries(kwargs["position_ids"])

@@ -144,6 +144,35 @@ def test_packed_varlen_bf16_loss_matches_padded_sdpa_on_the_gpu(lora_model):
         torch.testing.assert_close(fast[1][name].float(), reference[1][name].float(), rtol=5e-2, atol=5e-3, msg=name)
 
 
+def test_varlen_refuses_what_it_cannot_apply(lora_model):
+    q = torch.zeros(1, 4, 6, 8)
+    kv = torch.zeros(1, 2, 6, 8)
+    pos = torch.arange(6)[None]
+    with pytest.raises(ValueError, match="softcap"):
+        varlen.attention_forward(None, q, kv, kv, None, position_ids=pos, softcap=30.0)
+    with pytest.raises(ValueError, match="no attention dropout"):
+        varlen.attention_forward(None, q, kv, kv, None, dropout=0.1, position_ids=pos)
+
+
+def test_labeled_logits_need_a_forward_that_passes_kwargs_on():
+    class NoKwargs(torch.nn.Module):
+        def forward(self, input_ids, labels=None, logits_to_keep=0):
+            return input_ids
+
+    assert not speedups.supports_labeled_logits(NoKwargs())
+
+
+def test_compilation_is_regional_and_undone(lora_model):
+    model = copy.deepcopy(lora_model)
+    parts = speedups.compile_layers(model)  # lazy: nothing is compiled before a forward
+    assert parts == 2 * 4  # two layers: two norms, the attention block and the MLP each
+    layer = speedups.decoder_layers(model)[0]
+    assert layer._compiled_call_impl is None  # the layer stays eager, so checkpointing can wrap it
+    assert all(part._compiled_call_impl is not None for part in layer.children())
+    speedups.uncompile_layers(model)
+    assert all(part._compiled_call_impl is None for part in layer.children())
+
+
 GPU = dict(arch="causal", cuda=True, bf16=True, flash_attn=False, varlen_kernel=True, labeled_ok=True)
 
 
@@ -185,7 +214,7 @@ def _adapter_and_losses(out):
 @pytest.mark.parametrize("levers", [
     ("--logits", "labeled"),
     ("--attention", "varlen", "--batching", "packed"),
-    ("--attention", "varlen", "--batching", "packed", "--compile", "on"),
+    ("--attention", "varlen", "--batching", "packed", "--compile", "on", "--gradient-checkpointing", "on"),
 ], ids=["labeled logits", "varlen packing", "compiled"])
 def test_each_lever_trains_the_adapter_the_current_path_trains(tmp_path, build_dir, tiny_llama, levers, capsys):
     """``ecinstruct train`` with a lever on and with every lever off (SDPA, length-grouped, all logits, eager):
