@@ -324,6 +324,7 @@ def time_training(model, examples, *, micro, effective, packed, grouped, checkpo
 LEVERS = (
     ("packing", "+ packing, varlen attention (PyTorch kernel)", dict(packed=True, attention="varlen")),
     ("logits", "+ logits only where the loss needs them", dict(labeled=True)),
+    ("lora-input", "+ LoRA input left in bf16 (no cast to the fp32 adapter)", dict(cast_lora_input=False)),
     ("compile", "+ torch.compile per decoder layer", dict(compile=True)),
     ("micro2x", "+ micro-batch x2", dict(micro_factor=2)),
     ("micro4x", "+ micro-batch x4", dict(micro_factor=4)),
@@ -339,7 +340,7 @@ def lever_settings(levers, *, micro: int, attention: str, packed: bool = False) 
     ['before (micro-batch 8, length-grouped, sdpa, all logits)', '+ packing, varlen attention (PyTorch kernel) (micro-batch 8)', '+ micro-batch x2 (micro-batch 16)']
     """
     current = dict(micro=micro, packed=packed, grouped=True, attention=attention, labeled=False, compile=False,
-                   lora_bf16=False, liger=False)
+                   cast_lora_input=True, lora_bf16=False, liger=False)
     batching = "packed" if packed else "length-grouped"
     out = [(f"before (micro-batch {micro}, {batching}, {attention}, all logits)", dict(current))]
     for key, label, change in LEVERS:
@@ -354,12 +355,14 @@ def lever_settings(levers, *, micro: int, attention: str, packed: bool = False) 
     return out
 
 
-def apply_setting(model, setting: dict, done: set) -> str | None:
-    """Put ``model`` in ``setting``'s state (attention kernel; compilation, bf16 LoRA, Liger once each, in place);
-    a reason when the setting cannot run here, else ``None``."""
+def apply_setting(model, setting: dict, done: set, *, amp: bool) -> str | None:
+    """Put ``model`` in ``setting``'s state (attention kernel, LoRA input cast; compilation, bf16 LoRA, Liger once
+    each, in place); a reason when the setting cannot run here, else ``None``.  ``amp``: bf16 autocast is on (the
+    LoRA input may stay bf16 only then)."""
     from ecellm import speedups, varlen
 
     base = model.get_base_model()
+    speedups.set_lora_input_cast(model, setting["cast_lora_input"] or not amp)
     name = varlen.register() if setting["attention"] == "varlen" else setting["attention"]
     if base.config._attn_implementation != name:
         base.set_attn_implementation(name)
@@ -530,7 +533,8 @@ def main(argv=None) -> int:
     plan = speedups.plan(arch="causal", cuda=on_gpu, bf16=bf16, flash_attn=attn == "flash_attention_2",
                          varlen_kernel=varlen.available(), labeled_ok=True)
     default = dict(micro=args.micro_batch, packed=plan.batching == "packed", grouped=True, attention=plan.attention,
-                   labeled=plan.logits == "labeled", compile=plan.compile, lora_bf16=False, liger=False)
+                   labeled=plan.logits == "labeled", compile=plan.compile, cast_lora_input=plan.cast_lora_input,
+                   lora_bf16=False, liger=False)
     ladder = lever_settings(args.levers, micro=args.micro_batch, attention=attn, packed=attn == "flash_attention_2")
     default_name = next((name for name, setting in ladder if setting == default), None)
     if default_name is None:  # not on the ladder: timed right after the last row it builds on
@@ -547,7 +551,7 @@ def main(argv=None) -> int:
     on, off = CheckpointingPolicy("on"), CheckpointingPolicy("off")
 
     released = dict(micro=1, packed=False, grouped=False, attention=attn, labeled=False, compile=False,
-                    lora_bf16=False, liger=False)
+                    cast_lora_input=True, lora_bf16=False, liger=False)
     timed = [("released (micro-batch 1, random order, no checkpointing, all logits)", released, off)]
     for name, setting in ladder:
         timed.append((name, setting, None))  # None: the auto policy, measured for this setting
@@ -570,7 +574,7 @@ def main(argv=None) -> int:
                        f"of a {args.time_limit:g} s time limit")
             else:
                 try:
-                    why = apply_setting(model, setting, done)
+                    why = apply_setting(model, setting, done, amp=bf16)
                 except Exception as exc:  # noqa: BLE001 - one lever failing must not lose the others' figures
                     why = _failed(exc)
             if why:

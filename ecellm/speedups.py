@@ -18,6 +18,9 @@ Each lever is a small function, measured one by one by
   each decoder layer, which fuses the norms, rotary embeddings, SwiGLU,
   LoRA dropout and residual adds into a few kernels, and compiles once for
   all layers of a model;
+* **LoRA inputs kept in bf16** (:func:`set_lora_input_cast`): peft casts
+  each adapted input to the float32 adapter and autocast casts it back;
+  skipping both gives the matmul the same bf16 values;
 * larger micro-batches (the effective batch stays 128), and two levers that
   ``ecinstruct train`` does not use by default because they change the
   numbers: LoRA weights in bf16 (:func:`lora_to_bf16`, updates then lose
@@ -49,6 +52,7 @@ __all__ = [
     "supports_labeled_logits",
     "compile_layers",
     "uncompile_layers",
+    "set_lora_input_cast",
     "decoder_layers",
     "lora_to_bf16",
     "apply_liger",
@@ -66,6 +70,9 @@ GPU_DEFAULTS: Mapping[str, Any] = {
     "batching": "packed",
     "logits": "labeled",
     "compile": False,
+    # peft casts each LoRA module's bf16 input to the float32 adapter's dtype, and autocast casts it back
+    # before the matmul: two copies of every adapted input per module, for the same bf16 numbers.
+    "cast_lora_input": False,
 }
 
 
@@ -77,15 +84,18 @@ class Plan:
     batching: str
     logits: str
     compile: bool
+    #: peft's cast of each LoRA input to the adapter's dtype (off: the input stays bf16 under autocast)
+    cast_lora_input: bool = True
 
     def describe(self) -> str:
         """One line for the training log.
 
-        >>> Plan("varlen", "packed", "labeled", False).describe()
-        'attention varlen, batching packed, logits labeled, compile off'
+        >>> Plan("varlen", "packed", "labeled", False, cast_lora_input=False).describe()
+        'attention varlen, batching packed, logits labeled, compile off, LoRA input bf16'
         """
         return (f"attention {self.attention}, batching {self.batching}, logits {self.logits}, "
-                f"compile {'on' if self.compile else 'off'}")
+                f"compile {'on' if self.compile else 'off'}"
+                + ("" if self.cast_lora_input else ", LoRA input bf16"))
 
 
 ATTENTIONS = ("auto", "varlen", "flash_attention_2", "sdpa")
@@ -106,13 +116,13 @@ def plan(*, attention: str = "auto", batching: str = "auto", logits: str = "auto
     --------
     >>> gpu = dict(arch="causal", cuda=True, bf16=True, flash_attn=False, varlen_kernel=True, labeled_ok=True)
     >>> plan(**gpu).describe()
-    'attention varlen, batching packed, logits labeled, compile off'
+    'attention varlen, batching packed, logits labeled, compile off, LoRA input bf16'
     >>> plan(**{**gpu, "cuda": False, "bf16": False}).describe()
     'attention sdpa, batching grouped, logits labeled, compile off'
     >>> plan(**{**gpu, "flash_attn": True}, compile="on").describe()
-    'attention flash_attention_2, batching packed, logits labeled, compile on'
+    'attention flash_attention_2, batching packed, logits labeled, compile on, LoRA input bf16'
     >>> plan(**{**gpu, "arch": "seq2seq"}).describe()
-    'attention sdpa, batching grouped, logits all, compile off'
+    'attention sdpa, batching grouped, logits all, compile off, LoRA input bf16'
     """
     compile = {True: "on", False: "off"}.get(compile, compile)
     for name, value, choices in (("attention", attention, ATTENTIONS), ("batching", batching, BATCHINGS),
@@ -145,7 +155,9 @@ def plan(*, attention: str = "auto", batching: str = "auto", logits: str = "auto
         raise ValueError("logits labeled needs a causal model whose forward takes logits_to_keep positions, and "
                          "whose loss takes shift_labels (a recent transformers); choose logits all")
     on = GPU_DEFAULTS["compile"] and cuda if compile == "auto" else compile == "on"
-    return Plan(attention, batching, logits, bool(on))
+    # Only under bf16 autocast (the Trainer's on a bf16 GPU) does the input stay bf16 and the matmul still run.
+    cast = GPU_DEFAULTS["cast_lora_input"] if cuda and bf16 else True
+    return Plan(attention, batching, logits, bool(on), cast_lora_input=cast)
 
 
 def keep_labeled_logits(batch: Mapping[str, Any]) -> dict:
@@ -234,6 +246,26 @@ def uncompile_layers(model: Any) -> None:
     for layer in decoder_layers(model):
         for part in layer.children():
             part._compiled_call_impl = None
+
+
+def set_lora_input_cast(model: Any, enabled: bool) -> int:
+    """Switch peft's cast of each LoRA module's input to the adapter's dtype; return how many modules.
+
+    Under bf16 autocast the cast is wasted work: the float32 copy of the
+    input goes through dropout and is cast back to bf16 before the adapter's
+    matmul.  Without it the same bf16 values reach the matmul (dropout rounds
+    once either way), the adapter's weights stay float32, and each adapted
+    module reads and writes two fewer copies of its input.  Only for bf16
+    autocast: without autocast a bf16 input cannot meet float32 weights.
+    """
+    try:
+        from peft.tuners.tuners_utils import BaseTunerLayer
+    except ImportError:
+        return 0
+    modules = [m for m in model.modules() if isinstance(m, BaseTunerLayer)]
+    for module in modules:
+        module.cast_input_dtype_enabled = enabled
+    return len(modules)
 
 
 def lora_to_bf16(model: Any) -> int:

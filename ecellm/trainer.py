@@ -280,6 +280,8 @@ def train(config: TrainConfig) -> Path:
     # Trainer's checkpoints call save_pretrained without arguments; with LoRA on the LM head,
     # peft would then store the head's full base weight in every checkpoint (~260 MB for a 7B).
     model.save_pretrained = functools.partial(model.save_pretrained, save_embedding_layers=False)
+    if not plan.cast_lora_input:
+        speedups.set_lora_input_cast(model, False)
     if plan.compile:
         speedups.compile_layers(model)
     batching = plan.batching
@@ -378,6 +380,7 @@ def train(config: TrainConfig) -> Path:
             "attention": plan.attention,
             "logits": plan.logits,
             "compile": plan.compile,
+            "cast_lora_input": plan.cast_lora_input,
             "gradient_checkpointing": trainer.checkpointing.describe(),
             "gradient_accumulation_steps": accum,
             "config": {k: v for k, v in asdict(config).items() if k not in ("extra",)},

@@ -94,7 +94,7 @@ def test_bench_train_reports_mfu_na_on_cpu(bt, tmp_path, capsys):
         pytest.skip("checks the CPU report")
     out = tmp_path / "bt.json"
     # Every lever but compilation (tests/train/test_speedups.py compiles; here it would only cost time).
-    levers = ["packing", "logits", "micro2x", "lora-bf16", "liger"]
+    levers = ["packing", "logits", "lora-input", "micro2x", "lora-bf16", "liger"]
     assert bt.main(["--config", "tiny", "--steps", "1", "--effective-batch", "8", "--micro-batch", "4",
                     "--no-generation", "--no-variants", "--levers", *levers, "--json", str(out)]) == 0
     text = capsys.readouterr().out
@@ -106,7 +106,8 @@ def test_bench_train_reports_mfu_na_on_cpu(bt, tmp_path, capsys):
     names = list(report["train"])
     assert names[0].startswith("released") and names[1].startswith("ours = ecinstruct train's default")
     assert report["settings"]["default"] == "attention sdpa, batching grouped, logits labeled, compile off"
-    expected = ["before", "+ packing", "+ logits", "+ micro-batch x2", "+ LoRA weights in bf16", "+ Liger"]
+    expected = ["before", "+ packing", "+ logits", "+ LoRA input", "+ micro-batch x2", "+ LoRA weights in bf16",
+                "+ Liger"]
     timed = [n for n in names[2:]] + list(report["skipped"])
     for start in expected:
         assert sum(n.startswith(start) for n in timed) == 1, (start, timed)

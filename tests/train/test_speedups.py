@@ -144,6 +144,29 @@ def test_packed_varlen_bf16_loss_matches_padded_sdpa_on_the_gpu(lora_model):
         torch.testing.assert_close(fast[1][name].float(), reference[1][name].float(), rtol=5e-2, atol=5e-3, msg=name)
 
 
+def test_lora_input_left_in_bf16_under_autocast_changes_nothing(lora_model):
+    """peft's cast of the bf16 input to the float32 adapter, undone by autocast before the matmul, is skipped:
+    the same loss and gradients (CPU autocast here; the GPU default under the Trainer's)."""
+    model = copy.deepcopy(lora_model).to(torch.bfloat16)
+    for p in model.parameters():
+        if p.requires_grad:  # the adapter stays float32, as peft keeps it under a bf16 base model
+            p.data = p.data.float()
+    batch = Collator(_tokenizer(), arch="causal", labeled_logits=True)(_features())
+
+    def run():
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return _loss_and_grads(model, batch)
+
+    cast = run()
+    assert speedups.set_lora_input_cast(model, False) == 4 * 2 + 1  # q, v, gate, down in 2 layers, and the head
+    kept = run()
+    torch.testing.assert_close(kept[0], cast[0], rtol=0, atol=0)
+    for name in cast[1]:
+        torch.testing.assert_close(kept[1][name], cast[1][name], rtol=0, atol=0, msg=name)
+    assert speedups.plan(**GPU).cast_lora_input is False
+    assert speedups.plan(**{**GPU, "cuda": False, "bf16": False}).cast_lora_input is True
+
+
 def test_varlen_refuses_what_it_cannot_apply(lora_model):
     q = torch.zeros(1, 4, 6, 8)
     kv = torch.zeros(1, 2, 6, 8)
