@@ -536,6 +536,7 @@ def main(argv=None) -> int:
                    labeled=plan.logits == "labeled", compile=plan.compile, cast_lora_input=plan.cast_lora_input,
                    lora_bf16=False, liger=False)
     ladder = lever_settings(args.levers, micro=args.micro_batch, attention=attn, packed=attn == "flash_attention_2")
+    ladder_names = {name for name, _ in ladder}  # each adds one lever to the one before
     default_name = next((name for name, setting in ladder if setting == default), None)
     if default_name is None:  # not on the ladder: timed right after the last row it builds on
         default_name = f"default ({plan.describe()}, micro-batch {args.micro_batch})"
@@ -562,6 +563,8 @@ def main(argv=None) -> int:
                 timed.append((f"default with checkpointing off (micro-batch {micro})", {**setting, "micro": micro}, off))
 
     train, peaks, tflops, described, skipped = {}, {}, {}, {}, {}
+    builds_on: dict = {}  # ladder row label -> the label of the ladder row timed before it
+    previous = None
     done: set = set()
     last = 0.0  # seconds of the last setting timed: a setting that would not end in time (by it) is not started
     previous_term = signal.signal(signal.SIGTERM, _stop)  # `timeout` stops us: report what was measured
@@ -602,12 +605,14 @@ def main(argv=None) -> int:
                     undo_compile_after_failure(model, done)
                 continue
             last = time.perf_counter() - setting_start
+            if name in ladder_names:
+                builds_on[label], previous = previous, label
             tflops[label] = step_tflops(record, counts) if train[label] else None
             described[label] = name
             _progress(label, train[label], tflops[label], peak)
             if args.json:  # a run stopped at its time limit still leaves what it measured
                 _write(args.json, train, {}, peaks, tflops, peak, skipped, _settings(args, where, dtype, attn, peak,
-                                                                                         counts, plan))
+                                                                                         counts, plan), builds_on)
     except _Stopped:
         skipped[name] = "stopped: the process was told to end (its time limit) while this setting ran"
         print(f"  skipped: {name}: {skipped[name]}", file=sys.stderr, flush=True)
@@ -638,6 +643,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, previous_term)
     settings = _settings(args, where, dtype, attn, peak, counts, plan)
     report = {"settings": settings, "skipped": skipped, **summarize(train, gen, peaks, tflops, peak)}
+    add_lever_effects(report["train"], builds_on)
     print(format_report(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
@@ -655,8 +661,22 @@ def _settings(args, where, dtype, attn, peak, counts, plan) -> dict:
     }
 
 
-def _write(path: Path, train, gen, peaks, tflops, peak, skipped, settings) -> None:
+def add_lever_effects(rows: dict, builds_on: dict) -> None:
+    """Each ladder row's ``ratio_vs_previous_row``: its tokens/s over the row it adds a lever to.
+
+    >>> rows = {"a": {"median_tokens_per_s": 10.0}, "b": {"median_tokens_per_s": 15.0}, "c": {"out_of_memory": True}}
+    >>> add_lever_effects(rows, {"a": None, "b": "a", "c": "b"}); rows["b"]["ratio_vs_previous_row"], "ratio_vs_previous_row" in rows["c"]
+    (1.5, False)
+    """
+    for label, before in builds_on.items():
+        mine, theirs = rows.get(label, {}), rows.get(before, {})
+        if mine.get("median_tokens_per_s") and theirs.get("median_tokens_per_s"):
+            mine["ratio_vs_previous_row"] = round(mine["median_tokens_per_s"] / theirs["median_tokens_per_s"], 3)
+
+
+def _write(path: Path, train, gen, peaks, tflops, peak, skipped, settings, builds_on) -> None:
     report = {"settings": settings, "skipped": skipped, "partial": True, **summarize(train, gen, peaks, tflops, peak)}
+    add_lever_effects(report["train"], builds_on)
     path.write_text(json.dumps(report, indent=2) + "\n")
 
 
@@ -792,27 +812,29 @@ def markdown_table(report: dict) -> str:
     ...     "ratio_vs_released": 2.0, "tflops_lora_aware": 400.0, "mfu_lora_aware": 0.4044, "tflops_6n": 500.0,
     ...     "mfu_6n": 0.5056, "peak_gib": 70.0}, "big": {"out_of_memory": True, "peak_gib": 79.1}}}))
     TABLE (GPU X)
-    | setting | tokens/s | vs released | TFLOP/s LoRA-aware | MFU LoRA-aware | TFLOP/s 6N | MFU 6N | peak GiB |
-    |---|---:|---:|---:|---:|---:|---:|---:|
-    | ours | 10.0 | x2.00 | 400.0 | 40.4% | 500.0 | 50.6% | 70.0 |
-    | big | out of memory | | | | | | 79.1 |
+    | setting | tokens/s | vs released | lever's effect | TFLOP/s LoRA-aware | MFU LoRA-aware | TFLOP/s 6N | MFU 6N | peak GiB |
+    |---|---:|---:|---:|---:|---:|---:|---:|---:|
+    | ours | 10.0 | x2.00 |  | 400.0 | 40.4% | 500.0 | 50.6% | 70.0 |
+    | big | out of memory | | | | | | | 79.1 |
     """
     def pct(x):
         return "n/a" if x is None else f"{100 * x:.1f}%"
 
     rows = [f"TABLE ({report['settings']['device']})",
-            "| setting | tokens/s | vs released | TFLOP/s LoRA-aware | MFU LoRA-aware | TFLOP/s 6N | MFU 6N | peak GiB |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+            "| setting | tokens/s | vs released | lever's effect | TFLOP/s LoRA-aware | MFU LoRA-aware | TFLOP/s 6N | "
+            "MFU 6N | peak GiB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in report["train"].items():
         peak = "" if r.get("peak_gib") is None else f"{r['peak_gib']:.1f}"
         if r.get("out_of_memory"):
-            rows.append(f"| {name} | out of memory | | | | | | {peak} |")
+            rows.append(f"| {name} | out of memory | | | | | | | {peak} |")
             continue
         ratio = "n/a" if r.get("ratio_vs_released") is None else f"x{r['ratio_vs_released']:.2f}"
+        effect = f"x{r['ratio_vs_previous_row']:.2f}" if "ratio_vs_previous_row" in r else ""
         tf = [(_tf(r[f"tflops_{k}"]), pct(r[f"mfu_{k}"])) if f"tflops_{k}" in r else ("", "")
               for k in ("lora_aware", "6n")]
-        rows.append(f"| {name} | {r['median_tokens_per_s']:.1f} | {ratio} | {tf[0][0]} | {tf[0][1]} | {tf[1][0]} | "
-                    f"{tf[1][1]} | {peak} |")
+        rows.append(f"| {name} | {r['median_tokens_per_s']:.1f} | {ratio} | {effect} | {tf[0][0]} | {tf[0][1]} | "
+                    f"{tf[1][0]} | {tf[1][1]} | {peak} |")
     return "\n".join(rows)
 
 if __name__ == "__main__":
