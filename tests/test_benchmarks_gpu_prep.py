@@ -100,7 +100,7 @@ def test_bench_train_reports_mfu_na_on_cpu(bt, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "LoRA-aware = " in text and "6*L*d_attn*s*(s+1)" in text and "6N = 6*N_total*tokens" in text
     assert "MFU n/a" in text and "training MFU, ours:" in text
-    assert "| setting | tokens/s | vs released | TFLOP/s LoRA-aware | MFU LoRA-aware |" in text
+    assert "| setting | tokens/s | vs released | lever's effect | TFLOP/s LoRA-aware | MFU LoRA-aware |" in text
     report = json.loads(out.read_text())
     assert report["settings"]["peak_bf16_tflops"] is None and "partial" not in report
     names = list(report["train"])
@@ -115,6 +115,12 @@ def test_bench_train_reports_mfu_na_on_cpu(bt, tmp_path, capsys):
     for r in report["train"].values():
         assert r["tflops_lora_aware"] > 0 and r["tflops_6n"] > r["tflops_lora_aware"]
         assert r["mfu_lora_aware"] is None and r["mfu_6n"] is None
+    # Each lever's effect: its tokens/s over the row it adds to (the first row, "before", adds nothing).
+    rows = {name.split(" (")[0]: r for name, r in report["train"].items()}
+    assert "ratio_vs_previous_row" not in rows["before"]
+    assert rows["+ logits only where the loss needs them"]["ratio_vs_previous_row"] == pytest.approx(
+        rows["+ logits only where the loss needs them"]["median_tokens_per_s"]
+        / rows["+ packing, varlen attention"]["median_tokens_per_s"], rel=1e-2)
 
 
 def test_the_lm_head_counts_only_where_the_loss_needs_it(bt):
