@@ -140,8 +140,9 @@ def test_packed_varlen_bf16_loss_matches_padded_sdpa_on_the_gpu(lora_model):
     batch = Collator(_tokenizer(), arch="causal", packed=True, varlen_kwargs=True, labeled_logits=True)(feats)
     fast = _loss_and_grads(model, {k: v.cuda() if hasattr(v, "cuda") else v for k, v in batch.items()})
     torch.testing.assert_close(fast[0].float(), reference[0].float(), rtol=2e-2, atol=2e-2)
-    for name in reference[1]:
-        torch.testing.assert_close(fast[1][name].float(), reference[1][name].float(), rtol=5e-2, atol=5e-3, msg=name)
+    for name in reference[1]:  # bf16 rounding differs element by element; the gradient as a whole agrees
+        a, b = reference[1][name].float(), fast[1][name].float()
+        assert (b - a).norm() <= 3e-2 * a.norm() + 1e-6, name
 
 
 def test_lora_input_left_in_bf16_under_autocast_changes_nothing(lora_model):
