@@ -15,17 +15,17 @@ Each lever is a small function, measured one by one by
   and would skip the LoRA adapter the recipe puts on the head; here the head
   is called as it is, LoRA included;
 * **regional compilation** (:func:`compile_layers`): ``torch.compile`` on
-  each decoder layer, which fuses the norms, rotary embeddings, SwiGLU,
-  LoRA dropout and residual adds into a few kernels, and compiles once for
-  all layers of a model;
+  the parts of each decoder layer (norms, attention block, MLP), which fuses
+  the norms, rotary embeddings, SwiGLU and LoRA's dropout, scaling and adds
+  into a few kernels, and compiles each part once for all layers;
 * **LoRA inputs kept in bf16** (:func:`set_lora_input_cast`): peft casts
   each adapted input to the float32 adapter and autocast casts it back;
   skipping both gives the matmul the same bf16 values;
 * larger micro-batches (the effective batch stays 128), and two levers that
-  ``ecinstruct train`` does not use by default because they change the
-  numbers: LoRA weights in bf16 (:func:`lora_to_bf16`, updates then lose
-  precision) and Liger's Triton kernels (:func:`apply_liger`, an optional
-  package).
+  ``ecinstruct train`` does not use: LoRA weights in bf16
+  (:func:`lora_to_bf16`; AdamW's updates then lose precision, so the adapter
+  changes) and Liger's Triton kernels (:func:`apply_liger`; an optional
+  package, measured to compare with compilation).
 
 The same loss: :func:`keep_labeled_logits` drops only positions whose label
 is ignored, so the loss is the full path's up to floating-point rounding
