@@ -54,6 +54,7 @@ __all__ = [
     "uncompile_layers",
     "set_lora_input_cast",
     "decoder_layers",
+    "uses_varlen_kwargs",
     "lora_to_bf16",
     "apply_liger",
 ]
@@ -193,10 +194,7 @@ def supports_labeled_logits(model: Any) -> bool:
 
     Older transformers took neither; the trainer then computes every position's logits, as before.
     """
-    base = model
-    for attr in ("get_base_model",):
-        if hasattr(base, attr):
-            base = getattr(base, attr)()
+    base = _unwrapped(model)
     try:
         forward = inspect.signature(base.forward).parameters
         from transformers.loss.loss_utils import ForCausalLMLoss
@@ -210,16 +208,24 @@ def supports_labeled_logits(model: Any) -> bool:
         base, "loss_type", None) in (None, "ForCausalLM", "ForCausalLMLoss")
 
 
+def _unwrapped(model: Any) -> Any:
+    """The transformers model inside a peft wrapper (or ``model`` itself)."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def uses_varlen_kwargs(attention: str) -> bool:
+    """Whether packed batches for this attention kernel carry the examples' boundaries (``cu_seq_lens_q``, ...)."""
+    return attention in ("varlen", "flash_attention_2")
+
+
 def decoder_layers(model: Any) -> list:
-    """The repeated blocks of a transformers model: what gradient checkpointing wraps, one per layer."""
+    """The repeated blocks of a transformers model: what gradient checkpointing wraps, one per layer
+    (older transformers have no common class for them: then the usual ``...DecoderLayer`` names)."""
     try:
         from transformers.modeling_layers import GradientCheckpointingLayer
     except ImportError:
-        GradientCheckpointingLayer = ()  # noqa: N806 - older transformers: fall back to the usual names
-    layers = [m for m in model.modules() if GradientCheckpointingLayer and isinstance(m, GradientCheckpointingLayer)]
-    if not layers:
-        layers = [m for m in model.modules() if type(m).__name__.endswith("DecoderLayer")]
-    return layers
+        return [m for m in model.modules() if type(m).__name__.endswith("DecoderLayer")]
+    return [m for m in model.modules() if isinstance(m, GradientCheckpointingLayer)]
 
 
 def compile_layers(model: Any, *, dynamic: bool = True) -> int:
@@ -285,7 +291,6 @@ def apply_liger(model: Any) -> bool:
     Triton it needs) cannot be imported."""
     from liger_kernel.transformers import _apply_liger_kernel_to_instance
 
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    _apply_liger_kernel_to_instance(model=base, rope=True, rms_norm=True, swiglu=True, cross_entropy=False,
+    _apply_liger_kernel_to_instance(model=_unwrapped(model), rope=True, rms_norm=True, swiglu=True, cross_entropy=False,
                                     fused_linear_cross_entropy=False)
     return True

@@ -342,7 +342,7 @@ def train(config: TrainConfig) -> Path:
         )
     collator = Collator(
         tokenizer, arch=arch, packed=batching == "packed", pad_to_multiple_of=8 if on_gpu else None,
-        varlen_kwargs=plan.attention in ("varlen", "flash_attention_2"), labeled_logits=plan.logits == "labeled",
+        varlen_kwargs=speedups.uses_varlen_kwargs(plan.attention), labeled_logits=plan.logits == "labeled",
     )
     trainer = _atomic_trainer_class()(
         model=model, args=args, train_dataset=dataset, data_collator=collator, processing_class=tokenizer
