@@ -61,8 +61,8 @@ step() {  # step NAME SECONDS LOGFILE COMMAND...: run under a time limit, log, n
   "$py" - <<'PY'
 import importlib.metadata as md, platform
 print("python", platform.python_version())
-for name in ("torch", "transformers", "peft", "accelerate", "datasets", "pyarrow", "tokenizers", "triton", "flash-attn",
-             "vllm", "liger-kernel", "bert-score", "bleurt-pytorch"):
+for name in ("torch", "transformers", "peft", "accelerate", "datasets", "pyarrow", "fsspec", "dill", "multiprocess",
+             "tokenizers", "triton", "flash-attn", "vllm", "liger-kernel", "bert-score", "bleurt-pytorch"):
     try:
         print(name, md.version(name))
     except md.PackageNotFoundError:
@@ -74,8 +74,15 @@ if torch.cuda.is_available():
           "| memory GiB", round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1))
 from ecellm import varlen
 print("varlen kernel", varlen.available(), "| signature", sorted(varlen._kernel()[1]) if varlen._kernel() else None)
+import importlib.util
+# What the steps import that the image may lack: one line each, in summary.txt too.
+for module, wheel in (("datasets", "datasets"), ("dill", "dill"), ("multiprocess", "multiprocess"),
+                      ("peft", "peft"), ("bert_score", "bert-score"), ("bleurt_pytorch", "bleurt-pytorch")):
+    if importlib.util.find_spec(module) is None:
+        print(f"MISSING {module}: run benchmarks/gpu_wheels.sh (it fetches {wheel}) and carry .whl")
 PY
 } 2>&1 | tee "$out/env.txt"
+grep "^MISSING " "$out/env.txt" >>"$out/summary.txt"
 echo "env: $SECONDS s" >>"$out/summary.txt"
 
 if [ "${TESTS:-}" = none ]; then

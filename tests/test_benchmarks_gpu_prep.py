@@ -208,6 +208,7 @@ def test_gpu_checks_script_runs_its_steps_and_collects_the_table(tmp_path):
     summary = (tmp_path / "out" / "summary.txt").read_text()
     assert "tests: skipped (TESTS=none)" in summary and "bench_train: exit 0" in summary
     assert "bench_ag: exit" in summary and "total: " in summary
+    assert "MISSING" not in summary  # every package the steps import is here (the GPU image lacks some)
     assert summary.count("TABLE (") == 1 and "| + logits only where the loss needs them" in summary
     report = json.loads((tmp_path / "out" / "bench_train.json").read_text())
     assert "partial" not in report and len(report["train"]) == 5  # released, before, packing, logits, default
