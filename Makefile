@@ -6,11 +6,13 @@ PIP = $(PYTHON) -m pip
 # Anything that pulls torch before it would download a multi-GB CUDA build.
 TORCH = torch==2.13.0
 
-# A second environment with the declared minimum versions of the core dependencies and the
-# dataset extra (.ci/min_versions.py reads setup.cfg): the evaluator and dataset tests run there.
+# Second environments with the declared minimum versions (.ci/min_versions.py reads setup.cfg): of the
+# core dependencies and the dataset extra, for the evaluator and dataset tests; of the train extra (torch
+# excepted: the CPU build above), for the training tests.
 MIN_VENV ?= $(or $(TMPDIR),/tmp)/ecinstruct-min-venv
+MIN_TRAIN_VENV ?= $(or $(TMPDIR),/tmp)/ecinstruct-min-train-venv
 
-.PHONY: install install-dev system-deps demo test test-min lint
+.PHONY: install install-dev system-deps demo test test-min test-min-train lint
 
 install:
 	$(PIP) install -q $(TORCH)
@@ -34,12 +36,21 @@ test: install-dev system-deps
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m pytest -q
 	$(MAKE) test-min
+	$(MAKE) test-min-train
 
 test-min:
 	rm -rf "$(MIN_VENV)" && $(PYTHON) -m venv "$(MIN_VENV)"
 	"$(MIN_VENV)/bin/python" -m pip install -q $$($(PYTHON) .ci/min_versions.py dataset) pytest hypothesis
 	"$(MIN_VENV)/bin/python" -m pip install -q --no-deps -e .
 	"$(MIN_VENV)/bin/python" -m pytest -q -p no:cacheprovider tests/eval tests/dataset
+
+test-min-train:
+	rm -rf "$(MIN_TRAIN_VENV)" && $(PYTHON) -m venv "$(MIN_TRAIN_VENV)"
+	"$(MIN_TRAIN_VENV)/bin/python" -m pip install -q $(TORCH)
+	"$(MIN_TRAIN_VENV)/bin/python" -m pip install -q $$($(PYTHON) .ci/min_versions.py train --skip torch) \
+	  sentencepiece pytest hypothesis pandas
+	"$(MIN_TRAIN_VENV)/bin/python" -m pip install -q --no-deps -e .
+	"$(MIN_TRAIN_VENV)/bin/python" -m pytest -q -p no:cacheprovider tests/train
 
 lint:
 	$(PYTHON) -m ruff check .

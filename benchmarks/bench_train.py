@@ -330,7 +330,9 @@ LEVERS = (
     ("micro2x", "+ micro-batch x2", dict(micro_factor=2)),
     ("micro4x", "+ micro-batch x4", dict(micro_factor=4)),
     ("lora-bf16", "+ LoRA weights in bf16 (changes the adapter)", dict(lora_bf16=True)),
-    ("liger", "+ Liger RMSNorm, RoPE, SwiGLU (optional package)", dict(liger=True)),
+    # Liger's kernels fuse what compile fuses: they replace it, so that this row's effect is Liger's against it.
+    ("liger", "+ Liger RMSNorm, RoPE, SwiGLU in place of torch.compile (optional package)",
+     dict(liger=True, compile=False)),
 )
 
 
@@ -358,8 +360,8 @@ def lever_settings(levers, *, micro: int, attention: str, packed: bool = False) 
 
 def apply_setting(model, setting: dict, done: set, *, amp: bool) -> str | None:
     """Put ``model`` in ``setting``'s state (attention kernel, LoRA input cast; compilation, bf16 LoRA, Liger once
-    each, in place); a reason when the setting cannot run here, else ``None``.  ``amp``: bf16 autocast is on (the
-    LoRA input may stay bf16 only then)."""
+    each, in place; compilation undone for a setting without it); a reason when the setting cannot run here, else
+    ``None``.  ``amp``: bf16 autocast is on (the LoRA input may stay bf16 only then)."""
     from ecellm import speedups, varlen
 
     base = model.get_base_model()
@@ -367,6 +369,9 @@ def apply_setting(model, setting: dict, done: set, *, amp: bool) -> str | None:
     name = varlen.register() if setting["attention"] == "varlen" else setting["attention"]
     if base.config._attn_implementation != name:
         base.set_attn_implementation(name)
+    if not setting["compile"] and "compile" in done:  # a row in place of compilation (Liger's)
+        speedups.uncompile_layers(model)
+        done.discard("compile")
     if setting["liger"] and "liger" not in done:
         try:
             speedups.apply_liger(model)
@@ -378,6 +383,21 @@ def apply_setting(model, setting: dict, done: set, *, amp: bool) -> str | None:
             act(model)
             done.add(lever)
     return None
+
+
+def setting_seconds(record: list, *, warmup: int, steps: int, wall: float) -> float:
+    """About how long the next setting takes, judged by the last one: its median timed step times its steps
+    (warm-up included) and one more for the checkpointing measurement.  The wall time would count the one-off
+    compilation of the first compiled setting, after which the ones that follow would not be started.
+
+    >>> setting_seconds([{"seconds": 2.0}, {"seconds": 3.0}], warmup=1, steps=2, wall=95.0)
+    10.0
+    >>> setting_seconds([], warmup=1, steps=2, wall=95.0)  # nothing timed (out of memory): the wall time
+    95.0
+    """
+    if not record:
+        return wall
+    return (warmup + steps + 1) * statistics.median(r["seconds"] for r in record)
 
 
 def undo_compile_after_failure(model, done: set) -> None:
@@ -417,12 +437,16 @@ def guarded(fn, *args, device, **kwargs):
     """``fn(model, ...)``'s rates, or ``None`` when the setting does not fit in GPU memory; and the peak GiB used."""
     import torch
 
+    from ecellm.checkpointing import _is_out_of_memory
+
     if device == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
     try:
         rates = fn(*args, device=device, **kwargs)
-    except torch.cuda.OutOfMemoryError:
+    except RuntimeError as exc:  # cuBLAS and cuDNN report failed allocations as plain RuntimeErrors
+        if not _is_out_of_memory(exc):
+            raise
         rates = None
     peak = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None
     if rates is None:  # free what the failed step held (its gradients) before the next setting
@@ -567,14 +591,14 @@ def main(argv=None) -> int:
     builds_on: dict = {}  # ladder row label -> the label of the ladder row timed before it
     previous = None
     done: set = set()
-    last = 0.0  # seconds of the last setting timed: a setting that would not end in time (by it) is not started
+    last = 0.0  # about what the last setting took, compilation left out: one that would not end in time is not started
     previous_term = signal.signal(signal.SIGTERM, _stop)  # `timeout` stops us: report what was measured
     name = None
     try:
         for name, setting, policy in timed:
             elapsed = time.perf_counter() - started
             if args.time_limit and elapsed + last > args.time_limit:
-                why = (f"not run: {elapsed:.0f} s gone and the last setting took {last:.0f} s, "
+                why = (f"not run: {elapsed:.0f} s gone and the last setting needed about {last:.0f} s, "
                        f"of a {args.time_limit:g} s time limit")
             else:
                 try:
@@ -602,10 +626,14 @@ def main(argv=None) -> int:
                 skipped[name] = _failed(exc)
                 print(f"  skipped: {name}: {skipped[name]}", file=sys.stderr, flush=True)
                 model.zero_grad(set_to_none=True)
+                gc.collect()  # what the failed setting held, before the next one
+                if device == "cuda":
+                    torch.cuda.empty_cache()
                 if setting["compile"]:
                     undo_compile_after_failure(model, done)
                 continue
-            last = time.perf_counter() - setting_start
+            last = setting_seconds(record, warmup=args.warmup, steps=args.steps,
+                                   wall=time.perf_counter() - setting_start)
             if name in ladder_names:
                 builds_on[label], previous = previous, label
             tflops[label] = step_tflops(record, counts) if train[label] else None

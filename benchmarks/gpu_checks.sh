@@ -85,13 +85,17 @@ PY
 grep "^MISSING " "$out/env.txt" >>"$out/summary.txt"
 echo "env: $SECONDS s" >>"$out/summary.txt"
 
+# -v: each test's name and result as it ends, so that a run stopped at its limit still tells which did what;
+# a per-test limit too where pytest-timeout is installed (the GPU image has it).
+pytest_opts=(-v --tb=short -p no:cacheprovider -rs)
+"$py" -c "import pytest_timeout" 2>/dev/null && pytest_opts+=(--timeout=$(( ${TEST_TIMEOUT:-50} - 10 )))
 if [ "${TESTS:-}" = none ]; then
   echo "tests: skipped (TESTS=none)" | tee "$out/tests.txt" >>"$out/summary.txt"
 elif [ -n "${TESTS:-}" ]; then
   # shellcheck disable=SC2086  # TESTS may name several paths
-  step tests "${TEST_TIMEOUT:-50}" "$out/tests.txt" "$py" -m pytest -q -p no:cacheprovider -rs $TESTS
+  step tests "${TEST_TIMEOUT:-50}" "$out/tests.txt" "$py" -m pytest "${pytest_opts[@]}" $TESTS
 else  # the compiled training run is left to the bench, which compiles the 7B shape anyway
-  step tests "${TEST_TIMEOUT:-50}" "$out/tests.txt" "$py" -m pytest -q -p no:cacheprovider -rs -k "not compiled" \
+  step tests "${TEST_TIMEOUT:-50}" "$out/tests.txt" "$py" -m pytest "${pytest_opts[@]}" -k "not compiled" \
     tests/train/test_speedups.py
 fi
 

@@ -191,6 +191,33 @@ def test_our_ag_bertscore_equals_bert_score_on_the_same_pairs(quick_ag):
     assert len(load_tokenizer(str(models / "BLEURT-20-D12-random"))) == 120300
 
 
+def test_liger_row_replaces_compilation(bt, monkeypatch):
+    """Liger's kernels fuse what compilation fuses: its row runs on eager parts, so that its effect is Liger's
+    against compilation (liger-kernel needs Triton: its patching is replaced by a recorder here)."""
+    pytest.importorskip("peft")
+    from ecellm import speedups
+
+    applied = []
+    monkeypatch.setattr(speedups, "apply_liger", applied.append)
+    model = bt.with_lora(bt.build_model("tiny", torch.float32, "cpu", "sdpa"))
+    ladder = dict(bt.lever_settings(["compile", "liger"], micro=4, attention="sdpa"))
+    compiled, liger = (next(st for name, st in ladder.items() if name.startswith(start))
+                       for start in ("+ torch.compile", "+ Liger"))
+    done: set = set()
+    assert bt.apply_setting(model, compiled, done, amp=False) is None
+    parts = list(speedups.decoder_layers(model)[0].children())
+    assert "compile" in done and all(part._compiled_call_impl is not None for part in parts)
+    assert bt.apply_setting(model, liger, done, amp=False) is None
+    assert applied == [model] and done == {"liger"}
+    assert all(part._compiled_call_impl is None for part in parts)
+
+
+def test_next_setting_is_judged_by_its_steps_not_its_compilation(bt):
+    record = [{"seconds": 1.0}, {"seconds": 1.5}, {"seconds": 9.0}]
+    assert bt.setting_seconds(record, warmup=1, steps=3, wall=120.0) == 5 * 1.5
+    assert bt.setting_seconds([], warmup=1, steps=3, wall=120.0) == 120.0
+
+
 # --------------------------------------------------------------------------- gpu_checks.sh
 
 
