@@ -80,6 +80,11 @@ def ordinal(n: int) -> str:
 # classes that get_text() leaves out, and keeps whitespace only inside the second set.
 _HIDDEN = frozenset({"script", "style", "template", "rt", "rp"})
 _KEEP_SPACE = frozenset({"pre", "textarea"})
+# Its void elements: a start tag closes at once, and a later end tag of the same name is crossed off
+# without ending the string in progress (``<br> </br> `` is one string, one space).
+_VOID = frozenset({"area", "base", "basefont", "bgsound", "br", "col", "command", "embed", "frame", "hr", "image",
+                   "img", "input", "isindex", "keygen", "link", "menuitem", "meta", "nextid", "param", "source",
+                   "spacer", "track", "wbr"})
 _ASCII_SPACES = " \n\t\x0c\r"
 _ENTITIES = {name.rstrip(";"): text for name, text in html5.items()}
 _LEADING_DIGITS = {10: re.compile("^([0-9]+)(.*)", re.S), 16: re.compile("^([0-9a-f]+)(.*)", re.S)}
@@ -110,6 +115,7 @@ class _Text(HTMLParser):
         self.out: list[str] = []
         self.buf: list[str] = []
         self.stack: list[str] = []
+        self.closed_void: list[str] = []  # void start tags whose end tag may still come
 
     def flush(self, keep: bool = True):
         data = "".join(self.buf)
@@ -126,12 +132,18 @@ class _Text(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         self.flush(self._visible())
-        self.stack.append(tag)
+        if tag in _VOID:
+            self.closed_void.append(tag)
+        else:
+            self.stack.append(tag)
 
     def handle_startendtag(self, tag, attrs):
         self.flush(self._visible())
 
     def handle_endtag(self, tag):
+        if tag in self.closed_void:
+            self.closed_void.remove(tag)
+            return
         self.flush(self._visible())
         if tag in self.stack:
             while self.stack.pop() != tag:

@@ -3,6 +3,7 @@
 import ast
 import gzip
 import json
+import random
 import shutil
 
 import numpy as np
@@ -82,6 +83,31 @@ def test_html_text_matches_beautifulsoup_on_the_real_metadata():
                         values.add(s.replace('"', "").replace("\n", "").replace("\r", ""))
     assert len(values) > 3000
     for s in values:
+        assert sr.html_text(s) == bs4.BeautifulSoup(s, "html.parser").get_text(), s
+
+
+@pytest.mark.parametrize("markup, text", [
+    ("a<br> </br> ", "a "),  # the redundant </br> does not end the string: "  " is one string, one space
+    ("<br>\t</br>x", "\tx"),
+    ("<wbr><br/>A\n</wbr>  ", "A\n  "),
+    ("</br> \t", " "),  # no <br> before: the end tag ends the string
+    ("<br><br></br>\n</br> </br>", "\n"),  # two crossed off; the third ends "\n " (a newline)
+    ("<pre>  </pre>", "  "),
+])
+def test_html_text_crosses_off_end_tags_of_void_elements(markup, text):
+    assert sr.html_text(markup) == text
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_html_text_matches_beautifulsoup_on_random_markup():
+    bs4 = pytest.importorskip("bs4")
+    fragments = ["<br>", "</br>", "<br/>", "<p>", "</p>", "<pre>", "</pre>", "<script>", "</script>", "<b>", "</b>",
+                 "<img src=x>", "</img>", "<hr/>", "<wbr>", "</wbr>", "<input>", "</input>", "<textarea>",
+                 "</textarea>", "&amp;", "&#39;", "&#x41;", "&foo;", "&#128;", " ", "  ", "\n", "\t", "a", "bc",
+                 "<!-- c -->", "<![CDATA[x]]>", "<!DOCTYPE x>", "<?pi?>", "<", ">", "&"]
+    rng = random.Random(0)
+    for _ in range(5000):
+        s = "".join(rng.choice(fragments) for _ in range(rng.randint(1, 12)))
         assert sr.html_text(s) == bs4.BeautifulSoup(s, "html.parser").get_text(), s
 
 
