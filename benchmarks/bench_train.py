@@ -331,8 +331,7 @@ LEVERS = (
     ("micro4x", "+ micro-batch x4", dict(micro_factor=4)),
     ("lora-bf16", "+ LoRA weights in bf16 (changes the adapter)", dict(lora_bf16=True)),
     # Liger's kernels fuse what compile fuses: they replace it, so that this row's effect is Liger's against it.
-    ("liger", "+ Liger RMSNorm, RoPE, SwiGLU in place of torch.compile (optional package)",
-     dict(liger=True, compile=False)),
+    ("liger", "+ Liger RMSNorm, RoPE, SwiGLU, eager (optional package)", dict(liger=True, compile=False)),
 )
 
 
@@ -369,15 +368,15 @@ def apply_setting(model, setting: dict, done: set, *, amp: bool) -> str | None:
     name = varlen.register() if setting["attention"] == "varlen" else setting["attention"]
     if base.config._attn_implementation != name:
         base.set_attn_implementation(name)
-    if not setting["compile"] and "compile" in done:  # a row in place of compilation (Liger's)
-        speedups.uncompile_layers(model)
-        done.discard("compile")
     if setting["liger"] and "liger" not in done:
         try:
             speedups.apply_liger(model)
         except ImportError as exc:
             return f"liger-kernel cannot be imported here ({exc})"
         done.add("liger")
+    if not setting["compile"] and "compile" in done:  # a row in place of compilation (Liger's)
+        speedups.uncompile_layers(model)
+        done.discard("compile")
     for lever, act in (("compile", speedups.compile_layers), ("lora_bf16", speedups.lora_to_bf16)):
         if setting[lever] and lever not in done:
             act(model)
@@ -398,6 +397,21 @@ def setting_seconds(record: list, *, warmup: int, steps: int, wall: float) -> fl
     if not record:
         return wall
     return (warmup + steps + 1) * statistics.median(r["seconds"] for r in record)
+
+
+def restore_module(module, names: dict) -> None:
+    """Bind again in ``module`` what ``names = dict(vars(module))`` held.  Names added since stay: compiled
+    code keeps the globals it adds to the modules it compiled.
+
+    >>> import types
+    >>> m = types.ModuleType("m"); m.f = len; names = dict(vars(m))
+    >>> m.f, m.g = abs, abs
+    >>> restore_module(m, names); m.f is len, m.g is abs
+    (True, True)
+    """
+    for key, value in names.items():
+        if getattr(module, key, None) is not value:
+            setattr(module, key, value)
 
 
 def undo_compile_after_failure(model, done: set) -> None:
@@ -538,9 +552,9 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="timed prediction passes per setting")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     ap.add_argument("--time-limit", type=float, default=None,
-                    help="seconds from the start; a training setting that would end later (if it took as long as "
-                    "the one before) is listed, not run; SIGTERM (from `timeout`) also ends the timing and prints "
-                    "what was measured")
+                    help="seconds from the start; a training setting that would end later (judged by the steps of "
+                    "the one before, plus its compilation if it compiles again) is listed, not run; SIGTERM (from "
+                    "`timeout`) also ends the timing and prints what was measured")
     args = ap.parse_args(argv)
     started = time.perf_counter()  # --time-limit counts from here, model build included
 
@@ -573,6 +587,8 @@ def main(argv=None) -> int:
         ap.error(f"--effective-batch {args.effective_batch} is smaller than the micro-batch {largest} of the micro-batch "
                  "levers: raise it, or leave out micro2x/micro4x")
     model = with_lora(build_model(args.config, dtype, device, attn))
+    modeling = sys.modules[type(model.get_base_model()).__module__]
+    modeling_names = dict(vars(modeling))  # Liger rebinds names there (RoPE, the norm and MLP classes)
     common = dict(effective=args.effective_batch, steps=args.steps, warmup=args.warmup, device=device, amp=bf16)
     on, off = CheckpointingPolicy("on"), CheckpointingPolicy("off")
 
@@ -592,13 +608,16 @@ def main(argv=None) -> int:
     previous = None
     done: set = set()
     last = 0.0  # about what the last setting took, compilation left out: one that would not end in time is not started
+    compile_cost = 0.0  # seconds the last compiling setting spent beyond its steps
     previous_term = signal.signal(signal.SIGTERM, _stop)  # `timeout` stops us: report what was measured
     name = None
     try:
         for name, setting, policy in timed:
             elapsed = time.perf_counter() - started
-            if args.time_limit and elapsed + last > args.time_limit:
-                why = (f"not run: {elapsed:.0f} s gone and the last setting needed about {last:.0f} s, "
+            compiles = setting["compile"] and ("compile" not in done or (setting["lora_bf16"] and "lora_bf16" not in done))
+            need = last + (compile_cost if compiles else 0.0)  # new LoRA dtypes: the parts compile again
+            if args.time_limit and elapsed + need > args.time_limit:
+                why = (f"not run: {elapsed:.0f} s gone and this setting needs about {need:.0f} s by the last one, "
                        f"of a {args.time_limit:g} s time limit")
             else:
                 try:
@@ -613,6 +632,7 @@ def main(argv=None) -> int:
             collate = _collator(setting["packed"], device, varlen=speedups.uses_varlen_kwargs(setting["attention"]),
                                 labeled=setting["labeled"])
             record = []
+            failure = None
             try:
                 if policy is None:
                     policy = auto_policy(model, examples, micro=setting["micro"], device=device, amp=bf16, collate=collate)
@@ -623,17 +643,21 @@ def main(argv=None) -> int:
                                                      packed=setting["packed"], grouped=setting["grouped"],
                                                      checkpointing=policy, collate=collate, **common, record=record)
             except Exception as exc:  # noqa: BLE001
-                skipped[name] = _failed(exc)
-                print(f"  skipped: {name}: {skipped[name]}", file=sys.stderr, flush=True)
+                failure = _failed(exc)
+            if failure:  # freed here, once the handler has let go of the traceback and the frames it holds
+                skipped[name] = failure
+                print(f"  skipped: {name}: {failure}", file=sys.stderr, flush=True)
                 model.zero_grad(set_to_none=True)
-                gc.collect()  # what the failed setting held, before the next one
+                gc.collect()
                 if device == "cuda":
                     torch.cuda.empty_cache()
                 if setting["compile"]:
                     undo_compile_after_failure(model, done)
                 continue
-            last = setting_seconds(record, warmup=args.warmup, steps=args.steps,
-                                   wall=time.perf_counter() - setting_start)
+            wall = time.perf_counter() - setting_start
+            last = setting_seconds(record, warmup=args.warmup, steps=args.steps, wall=max(wall, last))
+            if compiles:
+                compile_cost = max(compile_cost, wall - last)
             if name in ladder_names:
                 builds_on[label], previous = previous, label
             tflops[label] = step_tflops(record, counts) if train[label] else None
@@ -651,7 +675,9 @@ def main(argv=None) -> int:
 
     gen = {}
     if args.generation and not stopped_early(skipped):
-        # A fresh model: the ladder changed the trained one in place (attention kernel, compilation, dtype).
+        # A fresh model: the ladder changed the trained one in place (attention kernel, compilation, dtype),
+        # and Liger its modeling module, which a new model would pick up.
+        restore_module(modeling, modeling_names)
         del model
         gc.collect()
         if on_gpu:

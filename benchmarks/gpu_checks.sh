@@ -76,10 +76,14 @@ from ecellm import varlen
 print("varlen kernel", varlen.available(), "| signature", sorted(varlen._kernel()[1]) if varlen._kernel() else None)
 import importlib.util
 # What the steps import that the image may lack: one line each, in summary.txt too.
-for module, wheel in (("datasets", "datasets"), ("dill", "dill"), ("multiprocess", "multiprocess"),
-                      ("peft", "peft"), ("bert_score", "bert-score"), ("bleurt_pytorch", "bleurt-pytorch")):
+for module in ("datasets", "dill", "multiprocess", "peft", "bert_score", "bleurt_pytorch"):
     if importlib.util.find_spec(module) is None:
-        print(f"MISSING {module}: run benchmarks/gpu_wheels.sh (it fetches {wheel}) and carry .whl")
+        print(f"MISSING {module}: carry its wheel in .whl (benchmarks/gpu_wheels.sh fetches all but peft's)")
+try:  # the carried datasets on the image's pyarrow, as ecinstruct train uses it
+    import datasets
+    datasets.Dataset.from_list([{"input_ids": [1, 2]}])
+except Exception as exc:  # noqa: BLE001
+    print(f"MISSING datasets that works here: {type(exc).__name__}: {exc}"[:300])
 PY
 } 2>&1 | tee "$out/env.txt"
 grep "^MISSING " "$out/env.txt" >>"$out/summary.txt"
@@ -88,7 +92,10 @@ echo "env: $SECONDS s" >>"$out/summary.txt"
 # -v: each test's name and result as it ends, so that a run stopped at its limit still tells which did what;
 # a per-test limit too where pytest-timeout is installed (the GPU image has it).
 pytest_opts=(-v --tb=short -p no:cacheprovider -rs)
-"$py" -c "import pytest_timeout" 2>/dev/null && pytest_opts+=(--timeout=$(( ${TEST_TIMEOUT:-50} - 10 )))
+test_limit=${TEST_TIMEOUT:-50}
+if [[ $test_limit =~ ^[0-9]+$ ]] && ((test_limit > 20)) && "$py" -c "import pytest_timeout" 2>/dev/null; then
+  pytest_opts+=(--timeout=$((test_limit - 10)))
+fi
 if [ "${TESTS:-}" = none ]; then
   echo "tests: skipped (TESTS=none)" | tee "$out/tests.txt" >>"$out/summary.txt"
 elif [ -n "${TESTS:-}" ]; then

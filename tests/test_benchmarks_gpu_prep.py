@@ -212,12 +212,6 @@ def test_liger_row_replaces_compilation(bt, monkeypatch):
     assert all(part._compiled_call_impl is None for part in parts)
 
 
-def test_next_setting_is_judged_by_its_steps_not_its_compilation(bt):
-    record = [{"seconds": 1.0}, {"seconds": 1.5}, {"seconds": 9.0}]
-    assert bt.setting_seconds(record, warmup=1, steps=3, wall=120.0) == 5 * 1.5
-    assert bt.setting_seconds([], warmup=1, steps=3, wall=120.0) == 120.0
-
-
 # --------------------------------------------------------------------------- gpu_checks.sh
 
 

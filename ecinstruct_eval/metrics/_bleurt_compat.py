@@ -17,14 +17,17 @@ Use :func:`import_bleurt` instead of ``import bleurt_pytorch``, and
 :func:`load_tokenizer` instead of ``BleurtTokenizer.from_pretrained``: under
 transformers 5 the latter silently returns a WordPiece tokenizer with an
 empty vocabulary (every token ``[UNK]``) for the SentencePiece checkpoints
-(BLEURT-20, BLEURT-20-D12, ...), where it used to fail and fall back.
+(BLEURT-20, BLEURT-20-D12, ...), where it used to fail and fall back.  For
+those checkpoints :func:`load_tokenizer` gives :class:`SentencePiecePairTokenizer`,
+not bleurt-pytorch's ``BleurtSPTokenizer``, whose output depends on the
+transformers version (see the class).
 """
 
 from __future__ import annotations
 
 import functools
 
-__all__ = ["MissingBleurtError", "import_bleurt", "load_tokenizer", "repair_buffers"]
+__all__ = ["MissingBleurtError", "SentencePiecePairTokenizer", "import_bleurt", "load_tokenizer", "repair_buffers"]
 
 
 class MissingBleurtError(ImportError):
@@ -161,37 +164,106 @@ def _checkpoint_file(checkpoint: str, name: str) -> str | None:
         return None
 
 
+class SentencePiecePairTokenizer:
+    """BLEURT-20's input: ``[CLS] reference [SEP] candidate [SEP]`` of SentencePiece ids, segment ids 0 then 1.
+
+    bleurt-pytorch's ``BleurtSPTokenizer`` inherits transformers' DeBERTa-v2
+    tokenizer, which gives the plain SentencePiece pieces under transformers 4
+    and from 5.24, but under 5.0 to 5.23 left out ``[CLS]``/``[SEP]``, then
+    lost the ``"▁"`` before each text's first word: silently different BLEURT
+    scores.  This class calls ``sentencepiece`` itself, so that every
+    transformers version gives the pieces the checkpoint was trained on.
+    Truncation is transformers' ``longest_first`` (the longer text loses
+    tokens first, then both in turn, the candidate first on a tie), padding
+    is on the right, as the released scorer's tokenizer did.
+
+    """
+
+    def __init__(self, model_file: str):
+        import sentencepiece
+
+        self.sp = sentencepiece.SentencePieceProcessor(model_file=str(model_file))
+        # As the DeBERTa-v2 tokenizer looked them up: a piece the model lacks is its unknown id.
+        self.cls_token_id, self.sep_token_id, self.pad_token_id = (
+            self.sp.piece_to_id(piece) for piece in ("[CLS]", "[SEP]", "[PAD]"))
+
+    def __len__(self) -> int:
+        return self.sp.get_piece_size()
+
+    def convert_ids_to_tokens(self, ids):
+        return [self.sp.id_to_piece(int(i)) for i in ids]
+
+    def __call__(self, references, candidates, *, max_length: int, padding: bool = True, truncation: bool = True,
+                 return_tensors: str | None = "pt"):
+        """Encode the pairs, cut to ``max_length`` tokens and padded to the longest; a ``BatchEncoding``."""
+        from transformers import BatchEncoding
+
+        if not (padding and truncation):
+            raise ValueError("BLEURT pairs are always padded and truncated")
+        rows = [self._pair(a, b, max_length)
+                for a, b in zip(self.sp.encode(list(references)), self.sp.encode(list(candidates)), strict=True)]
+        width = max((len(ids) for ids, _ in rows), default=0)
+        data = {"input_ids": [ids + [self.pad_token_id] * (width - len(ids)) for ids, _ in rows],
+                "token_type_ids": [types + [0] * (width - len(types)) for _, types in rows],
+                "attention_mask": [[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in rows]}
+        return BatchEncoding(data, tensor_type=return_tensors)
+
+    def _pair(self, a: list[int], b: list[int], max_length: int) -> tuple[list[int], list[int]]:
+        keep_a, keep_b = longest_first(len(a), len(b), max_length - 3)
+        a, b = a[:keep_a], b[:keep_b]
+        ids = [self.cls_token_id, *a, self.sep_token_id, *b, self.sep_token_id]
+        return ids, [0] * (len(a) + 2) + [1] * (len(b) + 1)
+
+
+def longest_first(len_a: int, len_b: int, room: int) -> tuple[int, int]:
+    """How many tokens of each text transformers' ``longest_first`` truncation keeps in ``room`` tokens.
+
+    One token at a time goes from the longer text, from the second on a tie.
+
+    >>> longest_first(12, 10, 17)  # 5 too many: 2 from the first to even them, then 2 from the second, 1 from the first
+    (9, 8)
+    >>> longest_first(10, 12, 17), longest_first(3, 4, 10), longest_first(5, 5, 0)
+    ((9, 8), (3, 4), (0, 0))
+    """
+    excess = len_a + len_b - max(room, 0)
+    if excess <= 0:
+        return len_a, len_b
+    even = min(abs(len_a - len_b), excess)
+    cut_a = (even if len_a > len_b else 0) + (excess - even) // 2
+    return len_a - cut_a, len_b - (excess - cut_a)
+
+
 def load_tokenizer(checkpoint: str):
     """The right BLEURT tokenizer for ``checkpoint``, chosen by its files.
 
-    ``spm.model`` -> ``BleurtSPTokenizer`` (SentencePiece; under transformers 5
-    it needs the ``protobuf`` and ``sentencepiece`` packages), ``vocab.txt`` ->
-    ``BleurtTokenizerFast`` (WordPiece).
+    ``spm.model`` -> :class:`SentencePiecePairTokenizer` (SentencePiece: needs
+    the ``sentencepiece`` package), ``vocab.txt`` -> ``BleurtTokenizerFast``
+    (WordPiece).
 
     Raises
     ------
     OSError
-        Neither file is found (a missing or unreachable checkpoint).
+        Neither file is found (a missing or unreachable checkpoint), or the
+        vocabulary is empty.
     ImportError
-        The SentencePiece tokenizer cannot be built (protobuf missing).
+        The SentencePiece tokenizer cannot be built (sentencepiece missing).
     """
     import_bleurt()
     from bleurt_pytorch.bleurt.tokenization_bleurt_fast import BleurtTokenizerFast
-    from bleurt_pytorch.bleurt.tokenization_bleurt_sp import BleurtSPTokenizer
 
-    if _checkpoint_file(checkpoint, "spm.model"):
+    spm_model = _checkpoint_file(checkpoint, "spm.model")
+    if spm_model:
         try:
-            tokenizer = BleurtSPTokenizer.from_pretrained(checkpoint)
-        except (ValueError, ImportError) as e:
-            raise ImportError(
-                f"the BLEURT checkpoint {checkpoint!r} uses a SentencePiece tokenizer, which "
-                "transformers 5 builds with the protobuf and sentencepiece packages: "
-                "pip install protobuf sentencepiece"
-            ) from e
-    elif _checkpoint_file(checkpoint, "vocab.txt"):
-        tokenizer = BleurtTokenizerFast.from_pretrained(checkpoint)
-    else:
+            tokenizer = SentencePiecePairTokenizer(spm_model)
+        except ImportError as e:
+            raise ImportError(f"the BLEURT checkpoint {checkpoint!r} uses a SentencePiece tokenizer: "
+                              "pip install sentencepiece") from e
+        if len(tokenizer) <= 3:
+            raise OSError(f"the BLEURT tokenizer of {checkpoint!r} has an empty vocabulary")
+        return tokenizer
+    if not _checkpoint_file(checkpoint, "vocab.txt"):
         raise OSError(f"no BLEURT tokenizer files (spm.model or vocab.txt) in {checkpoint!r}")
+    tokenizer = BleurtTokenizerFast.from_pretrained(checkpoint)
     if len(tokenizer) <= len(tokenizer.all_special_tokens):
         raise OSError(f"the BLEURT tokenizer of {checkpoint!r} has an empty vocabulary")
     return tokenizer

@@ -67,6 +67,9 @@ def _device(device: str | None) -> str:
 
 
 def _unavailable(what: str, name: str, env: str, arg: str, err: Exception) -> ModelUnavailableError:
+    # A model that cannot be loaded fails inside transformers in ways that depend on its version (OSError and
+    # ValueError mostly; AttributeError from 4.57.3's tokenizer conversion of a folder without tokenizer
+    # files): each becomes this one error.
     return ModelUnavailableError(
         f"the {what} model {name!r} could not be loaded ({type(err).__name__}); if you are "
         f"offline, point {env} (or the {arg}= option) at a local copy of it, e.g. a folder "
@@ -131,7 +134,9 @@ def _bertscorer(model: str, num_layers: int, lang: str, rescale: bool, idf: bool
         scorer = BERTScorer(model_type=model, num_layers=num_layers, lang=lang, idf=idf,
                             rescale_with_baseline=rescale, baseline_path=baseline_path,
                             device=device)
-    except (OSError, ValueError) as e:
+    except ImportError:  # a missing package says which
+        raise
+    except Exception as e:  # noqa: BLE001 - see _unavailable
         raise _unavailable("BERTScore", model, BERTSCORE_ENV, "bertscore_model", e) from e
     _restore_prefix_space(scorer, model)
     # Tokenizers saved without a model_max_length report a huge sentinel that
@@ -201,7 +206,9 @@ def _bleurt_model(checkpoint: str, device: str):
     try:
         model = model_cls.from_pretrained(checkpoint).to(device).eval()
         tokenizer = load_tokenizer(checkpoint)
-    except OSError as e:
+    except ImportError:  # a missing package says which
+        raise
+    except Exception as e:  # noqa: BLE001 - see _unavailable
         raise _unavailable("BLEURT", checkpoint, BLEURT_ENV, "bleurt_checkpoint", e) from e
     repair_buffers(model)
     return model, tokenizer

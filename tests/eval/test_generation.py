@@ -229,21 +229,45 @@ def tiny_sp_bleurt(tmp_path_factory):
 
 
 def test_sentencepiece_checkpoint_gets_the_sentencepiece_tokenizer(tiny_sp_bleurt):
-    # bleurt-pytorch's own BleurtTokenizer.from_pretrained silently returns an
-    # empty-vocabulary WordPiece tokenizer here under transformers 5.
-    pytest.importorskip("google.protobuf")
+    # bleurt-pytorch's own BleurtTokenizer.from_pretrained silently returns an empty-vocabulary WordPiece
+    # tokenizer here under transformers 5, and its BleurtSPTokenizer's pieces depend on the transformers version.
     import sentencepiece as spm
 
-    from ecinstruct_eval.metrics._bleurt_compat import load_tokenizer
+    from ecinstruct_eval.metrics._bleurt_compat import SentencePiecePairTokenizer, load_tokenizer
 
     tok = load_tokenizer(str(tiny_sp_bleurt))
-    assert type(tok).__name__ == "BleurtSPTokenizer"
+    assert isinstance(tok, SentencePiecePairTokenizer)
     sp = spm.SentencePieceProcessor(model_file=str(tiny_sp_bleurt / "spm.model"))
-    enc = tok("it fits my phone", "yes")
-    cls, sep = sp.piece_to_id("[CLS]"), sp.piece_to_id("[SEP]")
-    assert enc["input_ids"] == [cls, *sp.encode("it fits my phone"), sep, *sp.encode("yes"), sep]
+    enc = tok(["it fits my phone", "no"], ["yes", "it fits"], max_length=64, return_tensors=None)
+    cls, sep, pad = sp.piece_to_id("[CLS]"), sp.piece_to_id("[SEP]"), sp.unk_id()  # this spm.model has no [PAD]
+    first = [cls, *sp.encode("it fits my phone"), sep, *sp.encode("yes"), sep]
+    second = [cls, *sp.encode("no"), sep, *sp.encode("it fits"), sep]
+    assert enc["input_ids"] == [first, second + [pad] * (len(first) - len(second))]
+    assert enc["token_type_ids"][0] == [0] * (len(sp.encode("it fits my phone")) + 2) + [1] * (len(sp.encode("yes")) + 1)
+    assert enc["attention_mask"][1] == [1] * len(second) + [0] * (len(first) - len(second))
     scores, _ = generation.bleurt(["it fits"], ["it fits"], checkpoint=str(tiny_sp_bleurt))
     assert np.isfinite(scores).all()
+
+
+def test_bleurt_pairs_are_truncated_longest_first_as_transformers_does(tiny_sp_bleurt):
+    import sentencepiece as spm
+
+    from ecinstruct_eval.metrics._bleurt_compat import load_tokenizer, longest_first
+
+    def one_at_a_time(a, b, room):  # transformers' longest_first: from the longer text, the second on a tie
+        while a + b > room:
+            a, b = (a - 1, b) if a > b else (a, b - 1)
+        return a, b
+
+    assert all(longest_first(a, b, room) == one_at_a_time(a, b, room)
+               for a in range(25) for b in range(25) for room in range(52))
+    tok = load_tokenizer(str(tiny_sp_bleurt))
+    sp = spm.SentencePieceProcessor(model_file=str(tiny_sp_bleurt / "spm.model"))
+    ref, cand = " ".join(WORDS[:12]), " ".join(WORDS[3:9])
+    keep_ref, keep_cand = one_at_a_time(len(sp.encode(ref)), len(sp.encode(cand)), 16 - 3)
+    enc = tok([ref], [cand], max_length=16, return_tensors=None)
+    assert enc["input_ids"][0] == [sp.piece_to_id("[CLS]"), *sp.encode(ref)[:keep_ref], sp.piece_to_id("[SEP]"),
+                                   *sp.encode(cand)[:keep_cand], sp.piece_to_id("[SEP]")]
 
 
 def test_wordpiece_checkpoint_and_missing_tokenizer(tiny_bleurt, tmp_path):
