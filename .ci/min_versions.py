@@ -1,6 +1,6 @@
 """Print the declared minimum version of every core dependency (and of the given extras) as pins.
 
-Used by `make test-min` and `make test-min-train`: CI installs these pins in a second environment and
+Used by `make test-min`, `test-min-ag` and `test-min-train`: CI installs these pins in a second environment and
 runs the tests of what they serve there, so that every floor in setup.cfg is a version that works.
 `--skip NAME` leaves a package out (torch: only the pinned CPU build can be installed offline).
 
