@@ -107,6 +107,18 @@ def run(args: argparse.Namespace) -> int:
     except KeyError as exc:  # a record without what its prompt needs
         print(f"ecinstruct train: {exc.args[0]}", file=sys.stderr)
         return 2
+    finally:
+        _end_process_group()
     if os.environ.get("RANK", "0") == "0":
         print(f"adapter saved to {out}")
     return 0
+
+
+def _end_process_group() -> None:
+    """Destroy the process group the Trainer started under torchrun, before the process exits: left to
+    interpreter exit, gloo's threads can abort a rank after training ended ("terminate called without an
+    active exception", exit -6), as PyTorch's docs warn."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
