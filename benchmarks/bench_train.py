@@ -463,11 +463,19 @@ def guarded(fn, *args, device, **kwargs):
             raise
         rates = None
     peak = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None
-    if rates is None:  # free what the failed step held (its gradients) before the next setting
-        args[0].zero_grad(set_to_none=True)
-        gc.collect()
-        torch.cuda.empty_cache()
+    if rates is None:
+        free_memory(args[0], device)
     return rates, peak
+
+
+def free_memory(model, device: str) -> None:
+    """Free what a failed setting held (its gradients, cached blocks) before the next one."""
+    import torch
+
+    model.zero_grad(set_to_none=True)
+    gc.collect()
+    if device == "cuda":
+        torch.cuda.empty_cache()
 
 
 def _progress(name: str, rates, tflops: dict | None = None, peak: float | None = None) -> None:
@@ -647,10 +655,7 @@ def main(argv=None) -> int:
             if failure:  # freed here, once the handler has let go of the traceback and the frames it holds
                 skipped[name] = failure
                 print(f"  skipped: {name}: {failure}", file=sys.stderr, flush=True)
-                model.zero_grad(set_to_none=True)
-                gc.collect()
-                if device == "cuda":
-                    torch.cuda.empty_cache()
+                free_memory(model, device)
                 if setting["compile"]:
                     undo_compile_after_failure(model, done)
                 continue

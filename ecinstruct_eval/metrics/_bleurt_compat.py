@@ -176,7 +176,6 @@ class SentencePiecePairTokenizer:
     Truncation is transformers' ``longest_first`` (the longer text loses
     tokens first, then both in turn, the candidate first on a tie), padding
     is on the right, as the released scorer's tokenizer did.
-
     """
 
     def __init__(self, model_file: str):
@@ -189,9 +188,6 @@ class SentencePiecePairTokenizer:
 
     def __len__(self) -> int:
         return self.sp.get_piece_size()
-
-    def convert_ids_to_tokens(self, ids):
-        return [self.sp.id_to_piece(int(i)) for i in ids]
 
     def __call__(self, references, candidates, *, max_length: int, padding: bool = True, truncation: bool = True,
                  return_tensors: str | None = "pt"):
@@ -248,9 +244,6 @@ def load_tokenizer(checkpoint: str):
     ImportError
         The SentencePiece tokenizer cannot be built (sentencepiece missing).
     """
-    import_bleurt()
-    from bleurt_pytorch.bleurt.tokenization_bleurt_fast import BleurtTokenizerFast
-
     spm_model = _checkpoint_file(checkpoint, "spm.model")
     if spm_model:
         try:
@@ -263,6 +256,9 @@ def load_tokenizer(checkpoint: str):
         return tokenizer
     if not _checkpoint_file(checkpoint, "vocab.txt"):
         raise OSError(f"no BLEURT tokenizer files (spm.model or vocab.txt) in {checkpoint!r}")
+    import_bleurt()
+    from bleurt_pytorch.bleurt.tokenization_bleurt_fast import BleurtTokenizerFast
+
     tokenizer = BleurtTokenizerFast.from_pretrained(checkpoint)
     if len(tokenizer) <= len(tokenizer.all_special_tokens):
         raise OSError(f"the BLEURT tokenizer of {checkpoint!r} has an empty vocabulary")
