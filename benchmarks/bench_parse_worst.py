@@ -55,6 +55,10 @@ FAMILIES = {
     "commas": lambda n: _fill("A, ", n, "", "x"),
     "letter-chain": lambda n: _fill("A - ", n, "", "x"),
     "brackets": lambda n: _fill("[{", n),
+    "one-option-text": lambda n: _fill("negative ", n),
+    "negated-option-text": lambda n: _fill("is not ", n, "", "negative"),
+    "yes-no-cues": lambda n: _fill("the answer is ", n, "no ", "yes"),
+    "negated-yes": lambda n: _fill("cannot say ", n, "", "yes"),
 }
 
 

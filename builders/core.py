@@ -547,11 +547,13 @@ def check_source_file(path: Path, *, full: bool = False) -> None:
             raise SourceError(f"{path}: not a readable Parquet file ({' '.join(str(e).split())[:160]})") from None
     if magic is not None:
         with open_binary(path) as f:
+            # the first line decompresses: a bad header or first block shows here, and so does
+            # a valid stream of nothing (``gzip -c /dev/null``), empty like a zero-byte file
+            if not f.read(1):
+                raise SourceError(f"{path}: the file is empty (it decompresses to nothing)")
             if full:
                 while f.read(1 << 20):
                     pass
-            for _ in f:  # the first line decompresses: a bad header or first block shows here
-                break
 
 
 class _CheckedStream:
@@ -664,7 +666,8 @@ def iter_json_lines(
 ) -> Iterator[tuple[int, Any]]:
     """Stream ``(line_number, parsed)`` from a JSON-lines file, skipping and counting bad lines.
 
-    Blank lines are ignored; lines that are not valid UTF-8 are counted in
+    Blank lines are ignored; every other line counts in ``report.rows_read``;
+    lines that are not valid UTF-8 are counted in
     ``report.dropped["<label>: bad encoding"]`` and lines that fail ``parse``
     in ``report.dropped["<label>: malformed line"]``.  ``limit`` stops after
     that many parsed rows, ``max_lines`` after that many lines of the file
@@ -703,8 +706,8 @@ def iter_json_lines(
         tracker.close(n)
         # Counted once at the end (also when the consumer stops early): cheaper than per line.
         if report is not None:
-            if n:
-                report.read(label, n)
+            if n + bad + undecodable:  # a bad line was read too: rows read = used + dropped + skipped
+                report.read(label, n + bad + undecodable)
             if bad:
                 report.drop(f"{label}: malformed line", bad)
             if undecodable:

@@ -32,8 +32,11 @@ Examples
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 import importlib
+import importlib.util
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -72,7 +75,6 @@ HEADER_CHECKS = {name: leipzig.check_header
 ALL_TASKS = ("AVE", "PRP", "PM", "SA", "SR", "MPC", "PSI", "QPR", "AP", "AG")
 MARKER = ".done.json"
 REPORT = "build_report.json"
-_HERE = Path(__file__).resolve().parent
 
 
 def parse_tasks(tasks: str | Sequence[str] | None) -> list[str]:
@@ -168,6 +170,49 @@ def input_files(task: str, cfg: BuildConfig) -> list[Path]:
     return sorted(paths)
 
 
+#: Our packages whose code can shape a task's records (the builders and the task registry's option texts).
+_OWN_PACKAGES = ("ecinstruct_builders", "ecinstruct_eval")
+
+
+@functools.cache
+def code_files(roots: tuple[str, ...]) -> tuple[Path, ...]:
+    """The source files of the modules ``roots`` and of every module of ours they import, at any depth.
+
+    Found by reading the import statements (function-level ones included), so a
+    change to any helper a task uses (``release.py``'s text forms, ``sources.py``'s
+    categories, ``ecinstruct_eval.tasks``' options) invalidates the task's earlier
+    build, not only the files someone remembered to list.
+
+    Examples
+    --------
+    >>> names = [p.name for p in code_files(("ecinstruct_builders.tasks.pm",))]
+    >>> {"pm.py", "release.py", "core.py", "leipzig.py", "tasks.py"} <= set(names)
+    True
+    """
+    found: dict[str, Path] = {}
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):  # "package.function": the parent is a module, not a package
+            spec = None
+        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+            continue
+        path = found[name] = Path(spec.origin)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                todo += [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+                todo += [base, *(f"{base}.{a.name}" for a in node.names)]
+        todo = [n for n in todo if n.partition(".")[0] in _OWN_PACKAGES]
+    return tuple(found[n] for n in sorted(found))
+
+
 def fingerprint(task: str, cfg: BuildConfig) -> str:
     """Hash of everything that decides a task's output: config, source files, builder code."""
     files = []
@@ -175,12 +220,8 @@ def fingerprint(task: str, cfg: BuildConfig) -> str:
         st = p.stat()
         files.append([str(p.relative_to(cfg.sources)), st.st_size, st.st_mtime_ns])
     code = hashlib.sha256()
-    module_file = _HERE / "tasks" / f"{task.lower()}.py"
-    # the shared task helpers (_esci.py, _amazonqa.py) and the pipeline's own sampling count too
-    for f in [module_file, *sorted((_HERE / "tasks").glob("_*.py")), _HERE / "core.py", _HERE / "pipeline.py",
-              *sorted((_HERE / "readers").glob("*.py")), _HERE / "text.py", _HERE / "instructions.py"]:
-        if f.is_file():
-            code.update(f.read_bytes())
+    for f in code_files((f"ecinstruct_builders.tasks.{task.lower()}", __name__)):
+        code.update(f.read_bytes())
     data = {"config": cfg.task_fingerprint(task), "files": files, "code": code.hexdigest()}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 

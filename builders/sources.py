@@ -250,7 +250,7 @@ _TASK_FILES: dict[str, list[tuple[str, list[str], bool, str]]] = {
     "SA": [("amazon_review_2018", ["{c}.json", "{c}_5.json"], True, "each")],
     "SR": [
         ("amazon_review_2018", ["meta_{c}.json"], True, "each"),
-        ("amazon_review_2018", ["{c}.json", "{c}_5.json", "{c}.csv"], True, "each"),
+        ("amazon_review_2018", ["{c}.csv", "{c}.json", "{c}_5.json"], True, "each"),
         ("amazon_review_2014", ["meta_{c}.json"], False, "each"),
     ],
     "PM": [("amazon_google", ["Amazon.csv"], True, ""), ("amazon_google", ["GoogleProducts.csv"], True, ""),

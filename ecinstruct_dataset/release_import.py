@@ -144,37 +144,45 @@ def _sha256(files: Iterable[Path]) -> str:
 def _read_files(files: list[Path]) -> Iterator[dict]:
     for path in files:
         if path.suffix == ".parquet":
+            import pyarrow as pa
             import pyarrow.parquet as pq
 
-            pf = pq.ParquetFile(path)
-            missing = [c for c in COLUMNS if c not in pf.schema_arrow.names]
-            if missing:
-                raise ReleaseImportError(f"{path}: not the release table: missing column(s) {missing}")
-            for batch in pf.iter_batches(columns=list(COLUMNS), batch_size=4096):
-                yield from batch.to_pylist()
+            try:
+                pf = pq.ParquetFile(path)
+                missing = [c for c in COLUMNS if c not in pf.schema_arrow.names]
+                if missing:
+                    raise ReleaseImportError(f"{path}: not the release table: missing column(s) {missing}")
+                for batch in pf.iter_batches(columns=list(COLUMNS), batch_size=4096):
+                    yield from batch.to_pylist()
+            except (pa.ArrowException, OSError) as e:  # an empty, truncated or corrupt file
+                raise ReleaseImportError(f"{path}: not a readable Parquet file ({' '.join(str(e).split())[:160]})") from None
         else:
             yield from _read_json(path)
 
 
 def _read_json(path: Path) -> Iterator[dict]:
-    with open(path, encoding="utf-8") as f:
+    with open(path, "rb") as f:  # bytes, decoded per line, so that bad UTF-8 is reported with its line
         head = f.read(1)
         while head and head.isspace():
             head = f.read(1)
         f.seek(0)
-        if head == "[":
-            try:
-                rows = json.load(f)
-            except ValueError as e:
-                raise ReleaseImportError(f"{path}: not valid JSON ({e})") from None
-            yield from rows
+        if head == b"[":
+            yield from _json_value(f.read(), str(path))
             return
         for lineno, line in enumerate(f, 1):
             if line.strip():
-                try:
-                    yield json.loads(line)
-                except ValueError as e:
-                    raise ReleaseImportError(f"{path}:{lineno}: not valid JSON ({e})") from None
+                yield _json_value(line, f"{path}:{lineno}")
+
+
+def _json_value(text: bytes, where: str):
+    try:
+        return json.loads(text.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ReleaseImportError(f"{where}: not UTF-8 text (byte {e.start})") from None
+    except ValueError as e:
+        raise ReleaseImportError(f"{where}: not valid JSON ({e})") from None
+    except RecursionError:
+        raise ReleaseImportError(f"{where}: not valid JSON (nested too deeply)") from None
 
 
 def read_qpr_labels(path: Path) -> list[list[str]]:
@@ -308,6 +316,9 @@ def _import_locked(source, out: Path, *, qpr_labels, revision, log) -> dict:
         else:
             items.append(_record(code, dest.name, len(items), row, kinds, where))
     used = read - sum(skipped.values())
+    if not used:  # checked before anything is written: an empty import would only fail later, at export
+        why = f": {read} rows read, all skipped ({', '.join(sorted(skipped))[:200]})" if read else ": no rows"
+        raise ReleaseImportError(f"{source}: not the release table{why}")
 
     notes: dict[str, list[str]] = {}
     for code, by_split in shots.items():

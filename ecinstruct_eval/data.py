@@ -159,14 +159,28 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
     one JSONL reader of the package: :func:`read_jsonl` and the predictions
     reader build on it.
     """
-    with open(path, encoding="utf-8") as fh:
+    with open(path, "rb") as fh:  # bytes, decoded per line, so that bad UTF-8 is reported with its line
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
-            try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}, line {lineno}: not valid JSON ({e.msg})") from None
+            yield lineno, _json_value(line, f"{path}, line {lineno}")
+
+
+def _json_value(text: bytes, where: str) -> Any:
+    """``json.loads`` of UTF-8 ``text``; every way it fails is one ``ValueError`` starting with ``where``."""
+    try:
+        return json.loads(text.decode("utf-8"))
+    except (ValueError, RecursionError) as e:
+        raise _json_error(e, where) from None
+
+
+def _json_error(e: ValueError | RecursionError, where: str) -> ValueError:
+    if isinstance(e, UnicodeDecodeError):
+        return ValueError(f"{where}: not UTF-8 text ({e.reason} at byte {e.start})")
+    if isinstance(e, RecursionError):
+        return ValueError(f"{where}: not valid JSON (nested too deeply)")
+    # JSONDecodeError's own message, or another ValueError's (an integer of over 4,300 digits)
+    return ValueError(f"{where}: not valid JSON ({getattr(e, 'msg', e)})")
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
@@ -516,9 +530,10 @@ def _read_predictions_file(path: Path) -> list[dict]:
         raise FileNotFoundError(f"predictions file {path} does not exist")
     if path.suffix.lower() == ".json":
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}, line {e.lineno}: not valid JSON ({e.msg})") from None
+            data = json.loads(path.read_bytes().decode("utf-8"))
+        except (ValueError, RecursionError) as e:
+            where = f"{path}, line {e.lineno}" if isinstance(e, json.JSONDecodeError) else str(path)
+            raise _json_error(e, where) from None
         if isinstance(data, Mapping):
             return [_from_record({"id": k, "prediction": v}, f"{path}, id {k!r}")
                     for k, v in data.items()]

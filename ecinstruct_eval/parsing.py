@@ -279,6 +279,34 @@ def _option_mentions(text: str, options: dict[str, str]) -> set[str]:
     return found
 
 
+#: Words that negate what follows them ("not negative", "never positive"); "n't" folds to "n t".
+_NEGATIONS = frozenset({"not", "never"})
+
+
+def _negated_mention(text: str, option: str) -> bool:
+    """Whether ``option``'s text occurs in ``text`` right after a negation ("The review is not negative").
+
+    >>> _negated_mention("It is not negative.", "negative"), _negated_mention("It isn't negative", "negative")
+    (True, True)
+    >>> _negated_mention("Negative, not positive", "negative")
+    False
+    """
+    folded, key = f" {_fold(text)} ", _fold_cached(option)
+    if not key:
+        return False
+    start = folded.find(f" {key} ")
+    while start != -1:
+        lo = max(0, start - 16)  # a bounded look back: linear in the number of mentions
+        words = folded[lo:start].split(" ")
+        if lo and folded[lo - 1] != " ":
+            words = words[1:]  # the window began inside a word
+        last = words[-1] if words else ""
+        if last in _NEGATIONS or (last == "t" and len(words) > 1 and words[-2].endswith("n")):
+            return True
+        start = folded.find(f" {key} ", start + 1)
+    return False
+
+
 _CUE = re.compile(
     r"\b(?:answer|option|choice|output|prediction|response|label|selection|recommendation|"
     r"item)\s*+(?:(?:is|would be)\s*+)?(?:[:=-]\s*+)?(?:option\s*+)?[\(\[]?((?-i:[A-Z]))\b(?![-'])",
@@ -422,6 +450,10 @@ def _one_letter(text: str, options: dict[str, str],
     # "Answer: A. Answer: B.") makes the output ambiguous.
     if ((parens | cues) & valid_set | mentions) - {letter}:
         return None, explicit
+    # An answer read from an option's text alone is no answer when that text is negated
+    # ("The review is not negative" does not pick "negative" nor any other option).
+    if not explicit and _negated_mention(text, options[letter]):
+        return None, explicit
     return letter, explicit
 
 
@@ -435,13 +467,23 @@ _YES_NO_ANSWER = re.compile(r"(?:\A|(?<=[.!?])|(?<!\s)(?=[^\S\n]*+\n))\s*+(yes|n
                             re.IGNORECASE | re.MULTILINE)
 
 
+#: "Answer: yes", "The answer is no", "Output: yes (...)": an answer cue before the word.
+_YES_NO_CUE = re.compile(r"\b(?:answer|output|prediction|response|label)\s*+(?:is\s++|would be\s++)?"
+                         r"(?:[:=-]\s*+)?(yes|no)\b", re.IGNORECASE)
+#: "not yes", "cannot say yes", "can't answer no": the word is negated, not said.
+_YES_NO_NEGATED = re.compile(r"\b(?:not|never|cannot|\w*n['\u2019]t)\s++(?:(?:say|answer)\s++)?(?:yes|no)\b",
+                             re.IGNORECASE)
+
+
 def extract_yes_no(text: str) -> str | None:
     """``"yes"`` or ``"no"`` from a normalised output, or ``None``.
 
     An output that opens with "Yes" or "No" as an answer of its own is that
     answer, whatever its explanation says in passing, unless another
-    sentence or line also opens with the other answer.  Otherwise it must
-    say exactly one of the two words (as a word, any case); saying both,
+    sentence or line also opens with the other answer.  Next, an answer cue
+    ("Answer: yes", "The answer is no") names it, unless a cue or a sentence
+    names the other.  Otherwise it must say exactly one of the two words (as
+    a word, any case) and not negate it ("I cannot say yes"); saying both,
     neither, or refusing is failed.
 
     >>> extract_yes_no("Yes, they are the same product.")
@@ -454,6 +496,10 @@ def extract_yes_no(text: str) -> str | None:
     True
     >>> extract_yes_no("No. Yes.") is None
     True
+    >>> extract_yes_no("The answer is yes. There is no difference in brand.")
+    'yes'
+    >>> extract_yes_no("Based on the information, I cannot say yes.") is None
+    True
     """
     if not text or is_refusal(text):
         return None
@@ -461,8 +507,11 @@ def extract_yes_no(text: str) -> str | None:
     lead = _YES_NO_ANSWER.match(text)
     if lead and len(answers) == 1:
         return lead.group(1).lower()
+    cued = {m.group(1).lower() for m in _YES_NO_CUE.finditer(text)}
+    if len(cued) == 1 and answers <= cued:
+        return cued.pop()
     yes, no = bool(_YES.search(text)), bool(_NO.search(text))
-    if yes == no:
+    if yes == no or _YES_NO_NEGATED.search(text):
         return None
     return "yes" if yes else "no"
 

@@ -642,7 +642,8 @@ def score(predictions: Any, task: str | TaskSpec, references: Any = None, *,
         raise ValueError(f"no references to score {spec.code} against (0 items); pass the "
                          "split's records or point at a dataset that holds them")
     golds = _check_references(spec, refs)
-    preds_in, _ = select_predictions(preds_in, spec.code, scored_split(refs, split))
+    split = scored_split(refs, split)  # the references' own split names the result, not the argument
+    preds_in, _ = select_predictions(preds_in, spec.code, split)
     preds = _align(preds_in, refs)
     ids = [None if r.get("id") is None else str(r["id"]) for r in refs]
 

@@ -136,7 +136,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         return int(args._lb(args) or 0)
     except (ValueError, KeyError, OSError, ImportError) as e:
+        from ecinstruct_eval.cli import missing_extra
+
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        extra = missing_extra(e, "leaderboard") if isinstance(e, ModuleNotFoundError) else None
+        if extra is not None:  # e.g. AG without bert-score: say which extra, as `ecinstruct score` does
+            skip = " (or leave AG out with --tasks)" if extra in ("bertscore", "bleurt") else ""
+            msg = f"needs the '{extra}' extra ({e}); install it with: pip install 'ecinstruct[{extra}]'{skip}"
         print(f"ecinstruct leaderboard {args.lb_command}: {cli_message(str(msg))}", file=sys.stderr)
         return 2
 
@@ -312,30 +318,24 @@ def _baseline(args) -> int:
 
 def _pack(args) -> int:
     import datetime
-    import json
 
     from ecinstruct_leaderboard.submission import FIELDS, write_submission
 
+    from ecinstruct_eval.data import iter_jsonl
+
     rows, seen = [], {}
     for path in args.predictions:
-        with open(path, encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except ValueError as e:
-                    raise ValueError(f"{path}:{lineno}: not valid JSON ({getattr(e, 'msg', e)})") from None
-                missing = [k for k in FIELDS if not isinstance(obj, dict) or k not in obj]
-                if missing:
-                    raise ValueError(f"{path}:{lineno}: missing {', '.join(missing)}")
-                key = tuple(str(obj[k]) for k in ("task", "split", "id"))
-                if key in seen:
-                    raise ValueError(f"{path}:{lineno}: duplicate {key[0]}/{key[1]} id {key[2]!r} "
-                                     f"(first in {seen[key]}); each item belongs in one file once. "
-                                     "Nothing was written")
-                seen[key] = f"{path}:{lineno}"
-                rows.append(obj)
+        for lineno, obj in iter_jsonl(path):  # bad UTF-8 or JSON: one ValueError naming the file and line
+            missing = [k for k in FIELDS if not isinstance(obj, dict) or k not in obj]
+            if missing:
+                raise ValueError(f"{path}:{lineno}: missing {', '.join(missing)}")
+            key = tuple(str(obj[k]) for k in ("task", "split", "id"))
+            if key in seen:
+                raise ValueError(f"{path}:{lineno}: duplicate {key[0]}/{key[1]} id {key[2]!r} "
+                                 f"(first in {seen[key]}); each item belongs in one file once. "
+                                 "Nothing was written")
+            seen[key] = f"{path}:{lineno}"
+            rows.append(obj)
 
     meta = {"model": args.model, "base_model": args.base_model, "parameters": args.parameters,
             "shots": args.shots, "date": args.date or datetime.date.today().isoformat(),

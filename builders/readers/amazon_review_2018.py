@@ -135,7 +135,7 @@ def _review(obj) -> Interaction | None:
     try:
         rating = float(obj.get("overall"))
         time = int(obj.get("unixReviewTime"))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int() of an infinity (1e999 in JSON)
         return None
     if not 1.0 <= rating <= 5.0:
         return None

@@ -100,7 +100,7 @@ def find_files(folder: Path) -> list[tuple[str | None, Path]]:
 def _int(value) -> int:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int() of an infinity (1e999 in JSON)
         return 0
 
 
@@ -175,7 +175,7 @@ def iter_records(path: Path, report: TaskReport) -> Iterator[QARecord]:
                 except UnicodeDecodeError:
                     report.drop("amazonqa: bad encoding")
                     continue
-                except json.JSONDecodeError:
+                except (ValueError, RecursionError):  # JSONDecodeError, or nested too deeply
                     report.drop("amazonqa: bad JSON")
                     continue
                 rec = parse(obj, lineno)

@@ -36,7 +36,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecinstruct_builders.core import TaskReport
+from ecinstruct_builders.core import SourceError, TaskReport
 
 AMAZON_FILE = "Amazon.csv"
 GOOGLE_FILE = "GoogleProducts.csv"
@@ -81,19 +81,29 @@ def _rows(path: Path, header: tuple[str, ...], report: TaskReport, source: str, 
         codec, errors = ENCODINGS[encoding]
     except KeyError:
         raise ValueError(f"encoding must be one of {sorted(ENCODINGS)}, got {encoding!r}") from None
-    with open(path, encoding=codec, errors=errors, newline="") as f:
-        reader = csv.reader(f)
-        first = next(reader, None)
-        if first is None or tuple(h.strip().lstrip("\ufeff") for h in first) != header:
-            raise ValueError(f"{path}: unexpected header {first!r}; expected {list(header)}")
-        for row in reader:
-            if not row:
-                continue
-            report.read(source)
-            if len(row) != len(header):
-                report.drop(f"{source}: wrong number of fields")
-                continue
-            yield [v if v != "" else None for v in row]
+    # The release read these files with pandas, which has no field size limit; csv's default
+    # (128 KiB) would stop at a long description.  No field is longer than the file.
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, min(path.stat().st_size + 1, 2**31 - 1)))
+    try:
+        with open(path, encoding=codec, errors=errors, newline="") as f:
+            reader = csv.reader(f)
+            try:
+                first = next(reader, None)
+                if first is None or tuple(h.strip().lstrip("\ufeff") for h in first) != header:
+                    raise ValueError(f"{path}: unexpected header {first!r}; expected {list(header)}")
+                for row in reader:
+                    if not row:
+                        continue
+                    report.read(source)
+                    if len(row) != len(header):
+                        report.drop(f"{source}: wrong number of fields")
+                        continue
+                    yield [v if v != "" else None for v in row]
+            except csv.Error as e:
+                raise SourceError(f"{path}, line {reader.line_num}: not readable CSV ({e})") from None
+    finally:
+        csv.field_size_limit(limit)
 
 
 def check_header(path: Path) -> None:

@@ -59,12 +59,14 @@ def keep_reason(obj, min_words: int = 10) -> str | None:
     True
     >>> keep_reason({"reviewText": "x " * 20, "overall": "4.0"})
     'rating not an integer'
+    >>> keep_reason({"reviewText": "x " * 20, "overall": float("inf")})  # 1e999 in the file
+    'rating not an integer'
     """
     if not isinstance(obj, dict) or "reviewText" not in obj or "overall" not in obj:
         return "review without reviewText or overall"
     try:
         stars = int(obj["overall"])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int() of an infinity (1e999 in JSON)
         return "rating not an integer"
     if stars not in RATING_TO_OPTION:
         return "rating outside 1..5"

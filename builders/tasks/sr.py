@@ -3,8 +3,9 @@
 The release's procedure, step by step:
 
 1. Per category, the ratings ``<Category>.csv`` (``item,user,rating,time``;
-   here a review file ``<Category>.json`` / ``<Category>_5.json`` is read as
-   the same four fields when there is no ratings file) as a *set* of
+   without it, the full review file ``<Category>.json``, which holds the
+   same rows, is read as those four fields, and without that the 5-core
+   ``<Category>_5.json``, a subset) as a *set* of
    ``(user, item, rating, time)``: identical rows count once.
 2. Interactions whose item has 2018 metadata are kept; then iterative 5-core
    filtering (option ``core``): users and items with fewer than 5
@@ -325,14 +326,14 @@ def _meta_2014(cfg: BuildConfig, category: str):
 
 
 def interaction_file(cfg: BuildConfig, category: str):
-    """The interactions of ``category``: its full review file, else its 5-core review file, else its ratings CSV.
+    """The interactions of ``category``: its ratings CSV, else its full review file, else its 5-core review file.
 
     The release read the ratings CSV; a full review file holds the same
-    ``(item, user, rating, time)`` rows.  The order is the one
-    :mod:`ecinstruct_builders.sources` checks and fingerprints.
+    ``(item, user, rating, time)`` rows, the 5-core file only a subset.  The
+    order is the one :mod:`ecinstruct_builders.sources` checks and fingerprints.
     """
     return find_source(cfg.sources, "amazon_review_2018",
-                       [f"{category}.json", f"{category}_5.json", f"{category}.csv"], task=TASK)
+                       [f"{category}.csv", f"{category}.json", f"{category}_5.json"], task=TASK)
 
 
 def load_category(cfg: BuildConfig, report: TaskReport, category: str) -> _Category:

@@ -137,7 +137,17 @@ def _load_list(text):
 
 
 def ave_item(output: str | None, gold_output, *, ood: bool) -> tuple[int, int, int, bool]:
-    """``(hits, gold triples, predicted triples, prediction unreadable)`` for one item."""
+    """``(hits, gold triples, predicted triples, prediction unreadable)`` for one item.
+
+    As in the released scorer, a predicted triple hits once for every gold
+    triple it matches and a repeated one hits again, so ``hits`` can exceed
+    the gold count and recall* exceed 1 (under the paper's definition,
+    ``compat="paper"``, the scores stay within [0, 1]).
+
+    >>> t = {"attribute": "color", "value": "red", "source": "product title"}
+    >>> ave_item(json.dumps([t, t]), json.dumps([t]), ood=False)
+    (2, 1, 2, False)
+    """
     preds = _load_list(output)
     unreadable = preds is None
     preds = [p for p in (preds or []) if isinstance(p, dict)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,6 +19,15 @@ TASKS = ("AVE", "PRP", "SA", "SR")
 
 def sample_config(out: Path, **overrides) -> BuildConfig:
     return BuildConfig.from_file(CONFIG, **{"sources": SOURCES, "out": out, **overrides})
+
+
+def sources_without_ratings(root: Path) -> Path:
+    """The review sources in ``root`` without the ratings CSV, so that SR reads Magazine_Subscriptions'
+    5-core reviews and has two IND categories with users: the CSV (the real file's first 546 rows, which
+    SR reads first, as the release did) loses every interaction to the 5-core filter."""
+    for source in ("amazon_review_2018", "amazon_review_2014"):
+        shutil.copytree(SOURCES / source, root / source, ignore=shutil.ignore_patterns("*.csv"))
+    return root
 
 
 @functools.cache

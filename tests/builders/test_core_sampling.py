@@ -118,7 +118,7 @@ def test_iter_json_lines_counts_malformed_lines(tmp_path):
     rows = [obj for _, obj in iter_json_lines(path, report)]
     assert rows == [{"a": 1}, {"a": 2}]
     assert report.dropped == {"f.jsonl: malformed line": 2}
-    assert report.rows_read == {"f.jsonl": 2}
+    assert report.rows_read == {"f.jsonl": 4}  # the malformed lines were read too (blank ones are not rows)
 
 
 def test_find_source_finds_nested_and_compressed_files(tmp_path):

@@ -50,6 +50,15 @@ def test_empty_jsonl_source(sources, tmp_path, capsys):
     _assert_one_line_and_nothing_written(code, err, tmp_path / "out", "mave_positives.jsonl: the file is empty")
 
 
+def test_a_gzip_of_nothing_is_empty_too(sources, tmp_path, capsys):
+    # `gzip -c /dev/null`: a valid stream of no bytes; SA and SR silently lost the category before
+    review = "amazon_review_2018/review_5core/Gift_Cards_5.json.gz"
+    (sources / review).write_bytes(gzip.compress(b""))
+    code, err = _build(sources, tmp_path / "out", "SA,SR", capsys)
+    _assert_one_line_and_nothing_written(code, err, tmp_path / "out",
+                                         "Gift_Cards_5.json.gz: the file is empty (it decompresses to nothing)")
+
+
 def test_not_gzip(sources, tmp_path, capsys):
     (sources / META).write_bytes(b'{"asin": "x"}\n')
     code, err = _build(sources, tmp_path / "out", "PRP", capsys)

@@ -85,6 +85,8 @@ def test_malformed_lines_are_counted_and_the_build_goes_on(tmp_path):
     real = gzip.decompress((SOURCES / "amazon_review_2018/review_5core/Gift_Cards_5.json.gz").read_bytes())
     incomplete = sum("reviewText" not in r or "overall" not in r for r in map(json.loads, real.splitlines()))
     assert report["SA"]["dropped"]["review without reviewText or overall"] == incomplete + 1
+    sa = report["SA"]  # the bad lines are rows read too: read = used + dropped + skipped still holds
+    assert sum(sa["rows_read"].values()) == sa["rows_used"] + sum(sa["dropped"].values()) + sum(sa["skipped"].values())
     assert report["PRP"]["dropped"]["meta_Gift_Cards.json.gz: malformed line"] == 1
     assert report["PRP"]["dropped"]["meta_Gift_Cards.json.gz: bad encoding"] == 1
     assert report["PRP"]["dropped"]["meta_Gift_Cards.json.gz: no asin"] == 1
@@ -302,3 +304,13 @@ def test_every_split_folder_copy_of_a_source_file_counts_for_resume(tmp_path):
     before = fingerprint("AVE", cfg)
     (tmp_path / "mave" / "val" / "00_All" / "mave_positives.jsonl").write_text("{}\n{}\n")
     assert fingerprint("AVE", cfg) != before
+
+
+@pytest.mark.parametrize("task", ["AVE", "PRP", "PM", "SA", "SR", "MPC", "PSI", "QPR", "AP", "AG"])
+def test_the_resume_fingerprint_reads_every_module_the_task_imports(task):
+    """A rerun must rebuild after an upgrade changes any helper that shapes records, not only the task module."""
+    from ecinstruct_builders.pipeline import code_files
+
+    names = {p.name for p in code_files((f"ecinstruct_builders.tasks.{task.lower()}", "ecinstruct_builders.pipeline"))}
+    # the text forms, word cut and splits; the default categories; the option texts (ecinstruct_eval); the task
+    assert {"release.py", "sources.py", "tasks.py", "core.py", f"{task.lower()}.py"} <= names

@@ -59,3 +59,14 @@ def test_parse_helpful_and_answerable_variants():
                                                           {"answerText": "b", "helpful": 2}, {"bad": 1}]})
     assert rec.is_answerable is True
     assert [(a.text, a.helpful_votes, a.total_votes) for a in rec.answers] == [("a", 3, 4), ("b", 2, 2)]
+
+
+def test_hostile_lines_are_dropped_with_a_reason_not_a_traceback(tmp_path):
+    good = json.loads((SRC / "qar.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    infinite_votes = {**good, "answers": [{"answerText": "yes", "helpful": [float("inf"), 1]}]}
+    path = tmp_path / "qar.jsonl"
+    path.write_bytes(b"[" * 100_000 + b"\n" + json.dumps(infinite_votes).encode() + b"\n")  # 1e999 is infinity
+    r = TaskReport("AG")
+    recs = list(amazonqa.iter_records(path, r))
+    assert [(a.helpful_votes, a.total_votes) for a in recs[0].answers] == [(0, 1)]
+    assert r.rows_read == {"qar.jsonl": 2} and r.dropped == {"amazonqa: bad JSON": 1}

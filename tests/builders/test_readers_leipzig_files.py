@@ -69,3 +69,15 @@ def test_missing_file_and_bad_header_are_clear_errors(tmp_path):
     (tmp_path / "Amazon.csv").write_text('"id","name"\r\n', encoding="latin-1")
     with pytest.raises(ValueError, match="unexpected header"):
         leipzig.read_catalogue(tmp_path / "Amazon.csv", TaskReport("PM"))
+
+
+def test_a_field_longer_than_csv_s_default_limit_is_read_as_pandas_reads_it(tmp_path):
+    import csv
+
+    long = "a" * 200_000  # over csv's 128 KiB default field size limit; the release's pandas has none
+    (tmp_path / "Amazon.csv").write_text(
+        f'"id","title","description","manufacturer","price"\n"x1","t","{long}","m",1\n', encoding="utf-8")
+    before = csv.field_size_limit()
+    [product] = leipzig.read_catalogue(tmp_path / "Amazon.csv", TaskReport("PM"))
+    assert product.description == long
+    assert csv.field_size_limit() == before  # the process-wide limit is given back

@@ -51,7 +51,7 @@ def test_ratings_csv_bad_rows_counted(tmp_path):
     path.write_bytes(b"I1,U1,5.0,100\nI2,U2,five,100\nI3,U3\nI4,U4,3.0,200\nI5,U5,9,1\nI6,,4,1\n\xff,U7,1,1\n")
     report = TaskReport("X")
     assert [r.item for r in ar18.iter_ratings(path, report)] == ["I1", "I4"]
-    assert report.rows_read == {"Cat.csv": 2}
+    assert report.rows_read == {"Cat.csv": 7}
     assert report.dropped == {"Cat.csv: malformed line": 4, "Cat.csv: bad encoding": 1}
 
 
@@ -63,7 +63,7 @@ def test_review_objects_are_the_first_lines_unvalidated(tmp_path):
     report = TaskReport("X")
     # the first 4 lines: the blank one counts as a line, the malformed one is counted
     assert list(ar18.iter_review_objects(path, report, max_lines=4)) == [{"overall": 5.0}, {"reviewText": "no rating"}]
-    assert report.rows_read == {"Cat_5.json.gz": 2}
+    assert report.rows_read == {"Cat_5.json.gz": 3}
     assert report.dropped == {"Cat_5.json.gz: malformed line": 1}
     real = SOURCES / "amazon_review_2018/review_5core/Gift_Cards_5.json.gz"
     first = next(ar18.iter_review_objects(real))
@@ -129,3 +129,13 @@ def test_bundled_mave_fixture_follows_the_schema():
         for a in p["attributes"]:
             for e in a["evidences"]:
                 assert p["paragraphs"][e["pid"]]["text"][e["begin"]:e["end"]] == e["value"]
+
+
+def test_an_infinite_time_or_rating_drops_the_review(tmp_path):
+    good = {"overall": 4.0, "reviewerID": "U1", "asin": "I1", "unixReviewTime": 5, "reviewText": "ok"}
+    path = tmp_path / "Cat.json"
+    path.write_text("\n".join([json.dumps(good), json.dumps({**good, "unixReviewTime": 1e999}),
+                               json.dumps({**good, "overall": 1e999})]) + "\n")
+    report = TaskReport("X")
+    assert [r.user for r in ar18.iter_reviews(path, report)] == ["U1"]
+    assert report.dropped == {"Cat.json: review without user/item/rating/time": 2}

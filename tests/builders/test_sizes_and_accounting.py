@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from _review_samples import sample_config
+from _review_samples import sample_config, sources_without_ratings
 from ecinstruct_builders.core import BASE_SPLITS, NOT_SAMPLED, BuildConfig, Example, TaskReport
 from ecinstruct_builders.pipeline import ALL_TASKS, build, sample_to_targets
 
@@ -37,12 +37,14 @@ def test_every_split_reaches_its_target_when_the_data_allows(task, tmp_path):
     available = built("all")[task]["splits"]
     # the largest size every split of the task can fill: train needs 10x
     n = min(available[s] // (10 if s == "train" else 1) for s in available if s in BASE_SPLITS)
+    sources = {}
     if task == "SR":  # the release gives each IND category a fixed share, so the smallest category limits it
         n //= 2
+        sources = {"sources": sources_without_ratings(tmp_path / "src")}  # both IND categories have users
     assert n >= 1
-    cfg = sample_config(tmp_path, sizes=n)
+    cfg = sample_config(tmp_path / "out", sizes=n, **sources)
     build(cfg, [task], **QUIET)
-    report = json.loads((tmp_path / "build_report.json").read_text())["tasks"][task]
+    report = json.loads((tmp_path / "out" / "build_report.json").read_text())["tasks"][task]
     assert {s: report["splits"][s] for s in available} == {s: cfg.target(s) for s in available}
 
 

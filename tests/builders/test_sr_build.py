@@ -8,7 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
-from _review_samples import SOURCES, records, report, sample_config
+from _review_samples import SOURCES, records, report, sample_config, sources_without_ratings
 from ecinstruct_builders.core import BuildConfig, TaskReport
 from ecinstruct_builders.release import cut_words, py_list_text, py_rng
 from ecinstruct_builders.tasks import sr
@@ -184,7 +184,7 @@ def _reference(cfg):
 
 
 def test_records_replay_the_release_stream_ood_first_then_ind(tmp_path):
-    cfg = sample_config(tmp_path, sizes=6)
+    cfg = sample_config(tmp_path / "out", sizes=6, sources=sources_without_ratings(tmp_path / "src"))
     out = sr.build(cfg, TaskReport("SR"))
     ood, ind = _reference(cfg)
     assert [(ex.input, ex.options, ex.output) for ex in out["test_ood"]] == ood
@@ -209,6 +209,15 @@ def test_built_records_render_as_python_lists():
             target = r["options"][sr.LETTERS.index(r["output"])][3:]
             assert [o[3:] for o in r["options"]].count(target) == 1
             assert all(len(o[3:].split(" ")) <= 25 for o in r["options"])
+
+
+def test_the_ratings_csv_is_read_before_a_review_file_as_the_release_read_it(tmp_path):
+    cfg = sample_config(tmp_path)  # Magazine_Subscriptions has both a 5-core review file and the ratings CSV
+    assert sr.interaction_file(cfg, "Magazine_Subscriptions") == RATINGS
+    assert sr.interaction_file(cfg, "Gift_Cards").name == "Gift_Cards_5.json.gz"
+    differs = report("SR")["release_differences"]
+    assert not [d for d in differs if "Magazine_Subscriptions" in d]
+    assert [d for d in differs if "SR Gift_Cards: no ratings CSV" in d]
 
 
 def test_every_interaction_read_is_in_a_sequence_or_counted():

@@ -301,3 +301,29 @@ def test_single_setting_predictions_score_on_the_extra(imported, tmp_path, capsy
                  "--predictions", str(preds), "--data", str(out), "--json"]) == 0
     got = json.loads(capsys.readouterr().out)
     assert got["n"] == len(expected["SA"]["train"]) and got["metrics"]["accuracy"] == 1.0
+
+
+_ROW = {"task": "Sentiment_Analysis", "setting": "IND_Diverse_Instruction", "split": "train", "instruction": "i",
+        "input": "x", "options": None, "output": "A", "few_shot_example": None}
+
+
+@pytest.mark.parametrize("name,content,needle", [
+    ("t.jsonl", b"", "t.jsonl: not the release table: no rows"),
+    ("t.json", b"[]", "t.json: not the release table: no rows"),
+    ("t.jsonl", json.dumps({**_ROW, "task": "Haiku"}).encode() + b"\n",
+     "t.jsonl: not the release table: 1 rows read, all skipped (unknown task name 'Haiku')"),
+    ("t.jsonl", json.dumps(_ROW).encode() + b"\n" + b"[" * 100_000 + b"\n", "t.jsonl:2: not valid JSON (nested too deeply)"),
+    ("t.jsonl", b'{"task": "\xff"}\n', "t.jsonl:1: not UTF-8 text (byte 10)"),
+    ("t.parquet", b"", "t.parquet: not a readable Parquet file"),
+    ("t.parquet", b"PAR1" + b"\0" * 64, "t.parquet: not a readable Parquet file"),
+])
+def test_an_empty_or_broken_table_is_one_line_naming_the_file_and_nothing_is_written(tmp_path, capsys, name,
+                                                                                      content, needle):
+    from ecinstruct_eval.cli import main
+
+    path = tmp_path / name
+    path.write_bytes(content)
+    code = main(["import", str(path), "--out", str(tmp_path / "out"), "-q"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and needle in err, err
+    assert not (tmp_path / "out" / "build_report.json").exists()

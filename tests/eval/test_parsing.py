@@ -291,6 +291,44 @@ def test_yes_no_opening_answer_wins_over_words_in_the_explanation(output, expect
 
 
 @pytest.mark.parametrize(
+    "output, expected",
+    [
+        ("Answer: Yes. Explanation: there is no difference.", "yes"),
+        ("The answer is yes. There is no mention of a different brand.", "yes"),
+        ("Output: yes (no differences found)", "yes"),
+        ("The answer is no, there is no match.", "no"),
+        ("The answer is yes. No.", None),  # a cue and an answer of its own disagree
+        ("Answer: yes. Answer: no.", None),
+    ],
+)
+def test_yes_no_answer_cue_wins_over_words_in_the_explanation(output, expected):
+    assert parse(output, "PM") == expected
+
+
+@pytest.mark.parametrize(
+    "output", ["Based on the information, I cannot say yes.", "I would not say yes.", "I can't say no.", "I wouldn\u2019t say yes."]
+)
+def test_a_negated_yes_or_no_is_no_answer(output):
+    assert parse(output, "PM") is None
+
+
+@pytest.mark.parametrize(
+    "output, expected",
+    [
+        ("The review is not negative.", None),
+        ("The user is not positive about it.", None),
+        ("Not negative", None),
+        ("It isn't very positive.", None),
+        ("The sentiment is negative.", "D"),
+        ("Negative, not positive.", None),  # names two options, as before
+        ("D: negative", "D"),  # an explicit letter is not read from the text
+    ],
+)
+def test_an_option_text_after_a_negation_is_no_answer(output, expected):
+    assert parse(output, "SA", SA) == expected
+
+
+@pytest.mark.parametrize(
     "output", ["B - A - C", "B. A. C", "B-A-C", "B A C", "Product B, Product A, Product C", "(B) (A) (C)"]
 )
 def test_qpr_letter_chains_are_whole_rankings(output):

@@ -43,6 +43,11 @@ FAMILIES = {
     "commas": (("QPR",), lambda n: _fill("A, ", n, "", "x")),
     "letter-chain": (("QPR",), lambda n: _fill("A - ", n, "", "x")),
     "brackets": (("AVE", "QPR", "AG"), lambda n: _fill("[{", n)),
+    # the negation and yes/no cue rules
+    "one-option-text": (("SA", "MPC", "PRP"), lambda n: _fill("negative ", n)),
+    "negated-option-text": (("SA", "MPC", "PRP"), lambda n: _fill("is not ", n, "", "negative")),
+    "yes-no-cues": (("PM", "PSI", "AP"), lambda n: _fill("the answer is ", n, "no ", "yes")),
+    "negated-yes": (("PM", "PSI", "AP"), lambda n: _fill("cannot say ", n, "", "yes")),
 }
 CASES = [(name, task) for name, (tasks, _) in FAMILIES.items() for task in tasks]
 

@@ -343,3 +343,33 @@ def test_unreachable_hub_fails_fast_without_offline_mode(monkeypatch):
     assert time.perf_counter() - start < 15
     # Offline mode was switched on for that one call only.
     assert datasets.config.HF_HUB_OFFLINE is False and hub_constants.HF_HUB_OFFLINE is False
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("deep.jsonl", b"[" * 100_000 + b"\n", "deep.jsonl, line 1: not valid JSON (nested too deeply)"),
+    ("deep.json", b"[" * 100_000, "deep.json: not valid JSON (nested too deeply)"),
+    ("bad.jsonl", b'{"id": "a", "prediction": "A"}\n{"id": "b", "prediction": "\xff"}\n',
+     "bad.jsonl, line 2: not UTF-8 text (invalid start byte at byte 27)"),
+    ("big.jsonl", b'{"id": ' + b"1" * 5000 + b"}\n", "big.jsonl, line 1: not valid JSON (Exceeds the limit"),
+])
+def test_an_unreadable_predictions_file_is_one_line_naming_file_and_line(tmp_path, capsys, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ValueError) as err:
+        read_predictions(path)
+    assert message in str(err.value) and "\n" not in str(err.value)
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text('{"id": "a", "output": "yes"}\n')
+    assert main(["score", "--task", "PM", "--predictions", str(path), "--references", str(refs)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    if name.endswith(".jsonl"):  # the references file is read by the same reader
+        assert main(["score", "--task", "PM", "--predictions", str(refs), "--references", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+
+
+def test_the_result_is_labelled_with_the_split_its_references_hold():
+    refs = [{"id": "PM-test_ood-0", "split": "test_ood", "output": "yes"}]
+    assert score(["yes"], "PM", refs).split == "test_ood"  # not the default argument, "test"
+    assert score(["yes"], "PM", [{"id": "x", "output": "yes"}]).split == "test"

@@ -196,3 +196,51 @@ def test_whole_file_problems_print_without_line_zero(build_dir, tmp_path, capsys
     assert main(["leaderboard", "validate", str(sub), "--data", str(build_dir)]) == 1
     err = capsys.readouterr().err
     assert f"{sub}: SR/test: 24 of 24 ids missing" in err and ":0:" not in err
+
+
+def test_released_scores_above_one_stop_the_run_in_one_line_and_nothing_is_written(build_dir, tmp_path, capsys):
+    """The released AVE scorer counts a repeated triple again: a results file holds shares, so refuse it."""
+    sub = _full_submission(build_dir, tmp_path)
+    rows = [json.loads(ln) for ln in sub.read_text().splitlines()]
+    for r in rows:
+        if r["task"] == "AVE":
+            gold = next(json.loads(x)["output"] for x in (build_dir / "AVE" / f"{r['split']}.jsonl").read_text()
+                        .splitlines() if json.loads(x)["id"] == r["id"])
+            r["prediction"] = json.dumps(json.loads(gold) * 3)  # every gold triple, three times
+    sub.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "r.json"
+    capsys.readouterr()
+    assert main(["leaderboard", "score", str(sub), "--data", str(build_dir), "--out", str(out),
+                 "--compat", "released", "--tasks", "AVE", "--resamples", "0"]) == 2
+    err = capsys.readouterr().err.splitlines()[-1]  # after the progress line "scoring AVE/test"
+    assert "AVE/test scores f1_star = 1.5, outside [0, 1], with compat='released'" in err, err
+    assert "repeated triples count more than once" in err and not out.exists()
+    # the paper's definition counts each triple once: the same submission scores 1
+    assert main(["leaderboard", "score", str(sub), "--data", str(build_dir), "--out", str(out),
+                 "--tasks", "AVE", "--resamples", "0"]) == 0
+    assert json.loads(out.read_text())["results"]["AVE"]["test"]["metrics"]["recall_star"]["value"] == 1.0
+
+
+@pytest.mark.parametrize("line,needle", [(b'{"task": "\xff"}', ":1: not UTF-8 text"),
+                                         (b"[" * 100_000, ":1: not valid JSON (nested too deeply)")])
+def test_pack_names_the_file_and_line_of_an_unreadable_line(tmp_path, capsys, line, needle):
+    part = tmp_path / "part.jsonl"
+    part.write_bytes(line + b"\n")
+    assert main(["leaderboard", "pack", str(part), "--out", str(tmp_path / "p.jsonl"), "--model", "m"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{part}, line 1" in err and needle.split(":1: ")[1] in err, err
+
+
+def test_a_missing_metric_package_names_the_extra(build_dir, tmp_path, capsys, monkeypatch):
+    from ecinstruct_leaderboard import results
+
+    def no_bert_score(_options):
+        raise ModuleNotFoundError("No module named 'bert_score'", name="bert_score")
+
+    monkeypatch.setattr(results, "check_ag_models", no_bert_score)
+    sub = _full_submission(build_dir, tmp_path)
+    capsys.readouterr()
+    assert main(["leaderboard", "score", str(sub), "--data", str(build_dir), "--out", str(tmp_path / "r.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs the 'bertscore' extra" in err, err
+    assert "pip install 'ecinstruct[bertscore]'" in err and "--tasks" in err
