@@ -161,28 +161,20 @@ def _read_files(files: list[Path]) -> Iterator[dict]:
 
 
 def _read_json(path: Path) -> Iterator[dict]:
-    with open(path, "rb") as f:  # bytes, decoded per line, so that bad UTF-8 is reported with its line
+    """Rows of a JSON array file or a JSONL file; bad JSON or UTF-8 is one error naming the file and line."""
+    from ecinstruct_eval.data import iter_jsonl, read_json
+
+    with open(path, "rb") as f:
         head = f.read(1)
         while head and head.isspace():
             head = f.read(1)
-        f.seek(0)
-        if head == b"[":
-            yield from _json_value(f.read(), str(path))
-            return
-        for lineno, line in enumerate(f, 1):
-            if line.strip():
-                yield _json_value(line, f"{path}:{lineno}")
-
-
-def _json_value(text: bytes, where: str):
     try:
-        return json.loads(text.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise ReleaseImportError(f"{where}: not UTF-8 text (byte {e.start})") from None
+        if head == b"[":
+            yield from read_json(path)
+        else:
+            yield from (row for _, row in iter_jsonl(path))
     except ValueError as e:
-        raise ReleaseImportError(f"{where}: not valid JSON ({e})") from None
-    except RecursionError:
-        raise ReleaseImportError(f"{where}: not valid JSON (nested too deeply)") from None
+        raise ReleaseImportError(str(e)) from None
 
 
 def read_qpr_labels(path: Path) -> list[list[str]]:

@@ -159,28 +159,37 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
     one JSONL reader of the package: :func:`read_jsonl` and the predictions
     reader build on it.
     """
-    with open(path, "rb") as fh:  # bytes, decoded per line, so that bad UTF-8 is reported with its line
+    # Undecodable bytes become lone surrogates (reported below with their line), so that lines end
+    # where text mode ends them (\n, \r\n or \r) and blank lines are any whitespace, as always.
+    with open(path, encoding="utf-8", errors="surrogateescape") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             yield lineno, _json_value(line, f"{path}, line {lineno}")
 
 
-def _json_value(text: bytes, where: str) -> Any:
-    """``json.loads`` of UTF-8 ``text``; every way it fails is one ``ValueError`` starting with ``where``."""
+def read_json(path: str | os.PathLike) -> Any:
+    """The JSON value of a whole file; every way it fails is one ``ValueError`` naming the file (and line)."""
+    with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+        return _json_value(fh.read(), str(path), whole_file=True)
+
+
+def _json_value(text: str, where: str, *, whole_file: bool = False) -> Any:
+    """``json.loads`` of ``text`` (read with ``errors="surrogateescape"``); every way it fails is
+    one ``ValueError`` starting with ``where`` (and the line, for a ``whole_file``)."""
     try:
-        return json.loads(text.decode("utf-8"))
-    except (ValueError, RecursionError) as e:
-        raise _json_error(e, where) from None
-
-
-def _json_error(e: ValueError | RecursionError, where: str) -> ValueError:
-    if isinstance(e, UnicodeDecodeError):
-        return ValueError(f"{where}: not UTF-8 text ({e.reason} at byte {e.start})")
-    if isinstance(e, RecursionError):
-        return ValueError(f"{where}: not valid JSON (nested too deeply)")
-    # JSONDecodeError's own message, or another ValueError's (an integer of over 4,300 digits)
-    return ValueError(f"{where}: not valid JSON ({getattr(e, 'msg', e)})")
+        text.encode("utf-8")  # a byte that was not UTF-8 is a lone surrogate now: UnicodeEncodeError
+        return json.loads(text)
+    except UnicodeEncodeError as e:
+        raise ValueError(f"{where}: not UTF-8 text (byte 0x{ord(e.object[e.start]) - 0xDC00:02x} "
+                         f"at character {e.start})") from None
+    except json.JSONDecodeError as e:
+        line = f", line {e.lineno}" if whole_file else ""
+        raise ValueError(f"{where}{line}: not valid JSON ({e.msg})") from None
+    except ValueError as e:  # an integer of over 4,300 digits
+        raise ValueError(f"{where}: not valid JSON ({e})") from None
+    except RecursionError:
+        raise ValueError(f"{where}: not valid JSON (nested too deeply)") from None
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
@@ -529,11 +538,7 @@ def _read_predictions_file(path: Path) -> list[dict]:
     if not path.is_file():
         raise FileNotFoundError(f"predictions file {path} does not exist")
     if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(path.read_bytes().decode("utf-8"))
-        except (ValueError, RecursionError) as e:
-            where = f"{path}, line {e.lineno}" if isinstance(e, json.JSONDecodeError) else str(path)
-            raise _json_error(e, where) from None
+        data = read_json(path)
         if isinstance(data, Mapping):
             return [_from_record({"id": k, "prediction": v}, f"{path}, id {k!r}")
                     for k, v in data.items()]

@@ -281,30 +281,38 @@ def _option_mentions(text: str, options: dict[str, str]) -> set[str]:
 
 #: Words that negate what follows them ("not negative", "never positive"); "n't" folds to "n t".
 _NEGATIONS = frozenset({"not", "never"})
+#: A sentence or clause end, kept through folding as the word "_" so that no negation reaches across it.
+_CLAUSE_END = re.compile(r"[.!?;:\n]+(?=\s|$)")
 
 
 def _negated_mention(text: str, option: str) -> bool:
-    """Whether ``option``'s text occurs in ``text`` right after a negation ("The review is not negative").
+    """Whether ``option``'s text occurs in ``text``, and only right after a negation in its sentence.
 
     >>> _negated_mention("It is not negative.", "negative"), _negated_mention("It isn't negative", "negative")
     (True, True)
     >>> _negated_mention("Negative, not positive", "negative")
     False
+    >>> _negated_mention("It does not. Negative.", "negative")  # the negation ends with its sentence
+    False
+    >>> _negated_mention("Negative. Not negative about the price.", "negative")  # said once without one
+    False
     """
-    folded, key = f" {_fold(text)} ", _fold_cached(option)
+    folded, key = f" {_fold(_CLAUSE_END.sub(' _ ', text))} ", _fold_cached(_CLAUSE_END.sub(" _ ", option))
     if not key:
         return False
     start = folded.find(f" {key} ")
+    found = False
     while start != -1:
         lo = max(0, start - 16)  # a bounded look back: linear in the number of mentions
         words = folded[lo:start].split(" ")
         if lo and folded[lo - 1] != " ":
             words = words[1:]  # the window began inside a word
         last = words[-1] if words else ""
-        if last in _NEGATIONS or (last == "t" and len(words) > 1 and words[-2].endswith("n")):
-            return True
+        if not (last in _NEGATIONS or (last == "t" and len(words) > 1 and words[-2].endswith("n"))):
+            return False
+        found = True
         start = folded.find(f" {key} ", start + 1)
-    return False
+    return found
 
 
 _CUE = re.compile(
@@ -354,8 +362,10 @@ def extract_letter(text: str, options: dict[str, str], valid: Sequence[str]) -> 
     ``"(b)."``); it starts with a letter and a separator (``"B: ..."``,
     ``"B. ..."``, ``"B) ..."``, ``"B - ..."``); an answer cue (``"Answer:
     B"``, ``"The answer is (B)."``); a parenthesised letter; an option's full
-    text.  Any other letter or option text named elsewhere in the output makes
-    it ambiguous (``None``): ``"B. very positive"`` names B and the text of A.
+    text, unless every mention of it follows a negation in its sentence
+    (``"not negative"``, ``"isn't negative"``).  Any other letter or option text
+    named elsewhere in the output makes it ambiguous (``None``): ``"B. very
+    positive"`` names B and the text of A.
 
     First-line rule: when the output has several lines and its first line
     alone is an explicit letter answer (one of the first three forms, with no
@@ -450,8 +460,8 @@ def _one_letter(text: str, options: dict[str, str],
     # "Answer: A. Answer: B.") makes the output ambiguous.
     if ((parens | cues) & valid_set | mentions) - {letter}:
         return None, explicit
-    # An answer read from an option's text alone is no answer when that text is negated
-    # ("The review is not negative" does not pick "negative" nor any other option).
+    # An answer read from an option's text alone is no answer when that text is only said
+    # negated ("The review is not negative" picks neither "negative" nor any other option).
     if not explicit and _negated_mention(text, options[letter]):
         return None, explicit
     return letter, explicit
@@ -467,9 +477,10 @@ _YES_NO_ANSWER = re.compile(r"(?:\A|(?<=[.!?])|(?<!\s)(?=[^\S\n]*+\n))\s*+(yes|n
                             re.IGNORECASE | re.MULTILINE)
 
 
-#: "Answer: yes", "The answer is no", "Output: yes (...)": an answer cue before the word.
-_YES_NO_CUE = re.compile(r"\b(?:answer|output|prediction|response|label)\s*+(?:is\s++|would be\s++)?"
-                         r"(?:[:=-]\s*+)?(yes|no)\b", re.IGNORECASE)
+#: "Answer: yes", "The answer is no.", "Output: yes (...)": an answer cue and a link ("is", ":") before
+#: the word, punctuation or the end after it; not "to answer yes or no", "the answer is no doubt yes".
+_YES_NO_CUE = re.compile(r"\b(?:answer|output|prediction|response|label)\s*+(?:(?:is|would be)\b|[:=-])"
+                         r"(?:\s*+[:=-])?\s*+(yes|no)\b(?=[^\S\n]*+(?:[.,!:;(\n]|$))", re.IGNORECASE)
 #: "not yes", "cannot say yes", "can't answer no": the word is negated, not said.
 _YES_NO_NEGATED = re.compile(r"\b(?:not|never|cannot|\w*n['\u2019]t)\s++(?:(?:say|answer)\s++)?(?:yes|no)\b",
                              re.IGNORECASE)

@@ -487,12 +487,14 @@ def score_submission(
             metrics = {}
             for name in sorted(res.keys()) if hasattr(res, "keys") else sorted(dict(res)):
                 value = float(res[name])
-                if math.isfinite(value) and not 0.0 <= value <= 1.0:  # a results file holds shares only
-                    why = (" (the released scorer counts a predicted triple once for every gold triple it "
-                           "matches, so repeated triples count more than once)") if compat == "released" else ""
-                    raise ValueError(f"{path.name}: {task}/{split} scores {name} = {value:.6g}, outside [0, 1], "
-                                     f"with compat={compat!r}{why}; nothing was written: remove the repeated "
-                                     "predictions or score with compat='paper'")
+                allowed = _metric_schema(name)["properties"]["value"]  # never write what `table` refuses
+                if math.isfinite(value) and not allowed["minimum"] <= value <= allowed["maximum"]:
+                    why = ("; the released scorer counts a predicted triple once for every gold triple it "
+                           "matches, so repeated triples count more than once: remove them or score with "
+                           "compat='paper'") if compat == "released" else ""
+                    raise ValueError(f"{path.name}: {task}/{split} scores {name} = {value:.6g} with "
+                                     f"compat={compat!r}, which a results file cannot hold (it must be "
+                                     f"{_expected(allowed)}); nothing was written{why}")
                 lo, hi = ci.get(name, (math.nan, math.nan))
                 metrics[name] = {"value": _r(value), "ci_low": _r(lo), "ci_high": _r(hi)}
             settings = _portable(_settings_of(res), local_models)

@@ -404,6 +404,9 @@ def load_category(cfg: BuildConfig, report: TaskReport, category: str) -> _Categ
     report.skip(f"interaction beyond a user's first {max_history}", beyond)
     tally["in user sequences"] = sum(len(seq) for seq in seqs_ids.values())
     report.extra.setdefault("interactions", {})[category] = tally
+    if not seqs_ids:  # its share of an IND mix then stays unfilled: say why
+        report.note(f"SR {category}: no user is left after the {core}-core filtering of the "
+                    f"{tally['read']} interactions read from {inter_path.name}; the category gives no records")
     needed = {a for seq in seqs_ids.values() for a in seq}
     del users, items, times, row, user_ids, item_ids
 

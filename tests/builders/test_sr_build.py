@@ -218,6 +218,9 @@ def test_the_ratings_csv_is_read_before_a_review_file_as_the_release_read_it(tmp
     differs = report("SR")["release_differences"]
     assert not [d for d in differs if "Magazine_Subscriptions" in d]
     assert [d for d in differs if "SR Gift_Cards: no ratings CSV" in d]
+    # the sample CSV is the real file's first 546 rows: no user keeps 5 interactions, and the report says so
+    assert ("SR Magazine_Subscriptions: no user is left after the 5-core filtering of the 546 interactions read "
+            "from Magazine_Subscriptions.csv; the category gives no records") in report("SR")["notes"]
 
 
 def test_every_interaction_read_is_in_a_sequence_or_counted():

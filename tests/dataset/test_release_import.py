@@ -312,8 +312,8 @@ _ROW = {"task": "Sentiment_Analysis", "setting": "IND_Diverse_Instruction", "spl
     ("t.json", b"[]", "t.json: not the release table: no rows"),
     ("t.jsonl", json.dumps({**_ROW, "task": "Haiku"}).encode() + b"\n",
      "t.jsonl: not the release table: 1 rows read, all skipped (unknown task name 'Haiku')"),
-    ("t.jsonl", json.dumps(_ROW).encode() + b"\n" + b"[" * 100_000 + b"\n", "t.jsonl:2: not valid JSON (nested too deeply)"),
-    ("t.jsonl", b'{"task": "\xff"}\n', "t.jsonl:1: not UTF-8 text (byte 10)"),
+    ("t.jsonl", json.dumps(_ROW).encode() + b"\n" + b"[" * 100_000 + b"\n", "t.jsonl, line 2: not valid JSON (nested too deeply)"),
+    ("t.jsonl", b'{"task": "\xff"}\n', "t.jsonl, line 1: not UTF-8 text (byte 0xff at character 10)"),
     ("t.parquet", b"", "t.parquet: not a readable Parquet file"),
     ("t.parquet", b"PAR1" + b"\0" * 64, "t.parquet: not a readable Parquet file"),
 ])

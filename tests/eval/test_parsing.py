@@ -299,6 +299,13 @@ def test_yes_no_opening_answer_wins_over_words_in_the_explanation(output, expect
         ("The answer is no, there is no match.", "no"),
         ("The answer is yes. No.", None),  # a cue and an answer of its own disagree
         ("Answer: yes. Answer: no.", None),
+        ("Answer: yes\nNo differences found.", "yes"),
+        # hedges: a cue needs a link before the word and punctuation or the end after it
+        ("The reviews don't answer yes or no.", None),
+        ("The reviews do not clearly answer yes or no, so the question is not answerable.", None),
+        ("Based on the given information, it is not possible to answer yes or no.", None),
+        ("Whether the answer is yes or no depends on the size of the phone.", None),
+        ("The answer is no doubt yes.", None),
     ],
 )
 def test_yes_no_answer_cue_wins_over_words_in_the_explanation(output, expected):
@@ -306,7 +313,7 @@ def test_yes_no_answer_cue_wins_over_words_in_the_explanation(output, expected):
 
 
 @pytest.mark.parametrize(
-    "output", ["Based on the information, I cannot say yes.", "I would not say yes.", "I can't say no.", "I wouldn\u2019t say yes."]
+    "output", ["Based on the information, I cannot say yes.", "I would not say yes.", "They can't say no.", "I wouldn\u2019t say yes."]
 )
 def test_a_negated_yes_or_no_is_no_answer(output):
     assert parse(output, "PM") is None
@@ -322,10 +329,16 @@ def test_a_negated_yes_or_no_is_no_answer(output):
         ("The sentiment is negative.", "D"),
         ("Negative, not positive.", None),  # names two options, as before
         ("D: negative", "D"),  # an explicit letter is not read from the text
+        ("The reviewer didn't. Negative", "D"),  # a negation ends with its sentence
+        ("Negative\nThe reviewer is not negative about the price, only the quality.", "D"),  # said once plainly
     ],
 )
 def test_an_option_text_after_a_negation_is_no_answer(output, expected):
     assert parse(output, "SA", SA) == expected
+
+
+def test_a_negation_in_an_earlier_sentence_leaves_an_option_text_alone():
+    assert parse("Does it match? It does not. The product is irrelevant to the query.", "MPC") == "D"
 
 
 @pytest.mark.parametrize(

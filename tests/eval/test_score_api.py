@@ -349,7 +349,7 @@ def test_unreachable_hub_fails_fast_without_offline_mode(monkeypatch):
     ("deep.jsonl", b"[" * 100_000 + b"\n", "deep.jsonl, line 1: not valid JSON (nested too deeply)"),
     ("deep.json", b"[" * 100_000, "deep.json: not valid JSON (nested too deeply)"),
     ("bad.jsonl", b'{"id": "a", "prediction": "A"}\n{"id": "b", "prediction": "\xff"}\n',
-     "bad.jsonl, line 2: not UTF-8 text (invalid start byte at byte 27)"),
+     "bad.jsonl, line 2: not UTF-8 text (byte 0xff at character 27)"),
     ("big.jsonl", b'{"id": ' + b"1" * 5000 + b"}\n", "big.jsonl, line 1: not valid JSON (Exceeds the limit"),
 ])
 def test_an_unreadable_predictions_file_is_one_line_naming_file_and_line(tmp_path, capsys, name, content, message):
@@ -373,3 +373,12 @@ def test_the_result_is_labelled_with_the_split_its_references_hold():
     refs = [{"id": "PM-test_ood-0", "split": "test_ood", "output": "yes"}]
     assert score(["yes"], "PM", refs).split == "test_ood"  # not the default argument, "test"
     assert score(["yes"], "PM", [{"id": "x", "output": "yes"}]).split == "test"
+
+
+def test_the_jsonl_reader_ends_lines_as_text_mode_does(tmp_path):
+    """CR, CRLF and LF line ends, and lines of Unicode whitespace only (skipped), as Python's text mode reads them."""
+    from ecinstruct_eval.data import iter_jsonl
+
+    path = tmp_path / "x.jsonl"
+    path.write_bytes('{"a": 1}\r{"a": 2}\r\n\u00a0\u3000\n{"a": "\u2028"}'.encode())
+    assert list(iter_jsonl(path)) == [(1, {"a": 1}), (2, {"a": 2}), (4, {"a": "\u2028"})]

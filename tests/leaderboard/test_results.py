@@ -267,3 +267,25 @@ def test_ag_models_checked_before_anything_is_scored(build_dir, tmp_path):
     doc = score_submission(sub, location=build_dir, scorer=scorer, model_check=check, n_resamples=0,
                            tasks=["PM"])
     assert list(doc["results"]) == ["PM"]
+
+
+def test_a_results_file_is_written_only_with_values_the_schema_holds(official_dir, tmp_path):
+    """Negative rescaled BERTScore is a legitimate AG value; a share above 1 (released AVE) is not."""
+    sub = write_gold_submission(official_dir, tmp_path / "gold.jsonl", meta=META)
+
+    def scorer(values):
+        def score(predictions, task, references, **_options):
+            result = fake_score(predictions, task, references)
+            result.update(values.get(task, {}))
+            result.recompute = lambda indices: dict(result)  # the same values for every resample
+            return result
+        return score
+
+    doc = score_submission(sub, location=official_dir, tasks=["AG"], n_resamples=0,
+                           scorer=scorer({"AG": {"bertscore_f1": -0.58}}))
+    write_results(doc, tmp_path / "ag.json")
+    assert load_results(tmp_path / "ag.json")["results"]["AG"]["test"]["metrics"]["bertscore_f1"]["value"] == -0.58
+    with pytest.raises(ValueError, match=r"AVE/test scores recall_star = 3 with compat='released', which a "
+                                         r"results file cannot hold \(it must be a finite number in \[0, 1\]"):
+        score_submission(sub, location=official_dir, tasks=["AVE"], n_resamples=0, compat="released",
+                         scorer=scorer({"AVE": {"recall_star": 3.0}}))
